@@ -24,22 +24,44 @@ func (vm *VM) stop() error {
 	return vm.failure
 }
 
+// execState is what the execution loop needs besides the registers and the
+// instruction pointer. It lives in memory (see keep), so the compiler keeps
+// none of it in registers across the dispatch; only the cases that leave the
+// loop load from it.
+type execState struct {
+	vm   *VM
+	p    *Program
+	base int            // call depth of the frame this execution returns from
+	ip   unsafe.Pointer // ip across calls out of the loop
+}
+
+// keep takes the address of an execState where the compiler cannot see what
+// happens to it, which makes the state live in exec's stack frame.
+//
+//go:noinline
+func keep(*execState) {}
+
 // exec runs p from slot entry on frame vm.depth with r1-r5 from args, until
 // the exit of that frame.
 //
 // The loop keeps the register file in a local array and dispatches once per
 // instruction on a dense op byte; operands are pre-decoded. Checked and
-// budgeted programs reach the same case bodies through the generic ops
-// opCheckedMem and opCounted, which do their extra work and re-dispatch.
+// budgeted programs differ only by the opCheck and opCharge slots Compile
+// inserted, so every mode runs the same case bodies.
+//
+// It is shaped for the code Go generates: the loop uses st instead of vm and
+// p, and stores ip to st before every call out of the loop and reloads it
+// after, so that no value is live across a call and the dispatch needs no
+// register shuffles or spills. docs/performance.md has the measurements.
 func (vm *VM) exec(p *Program, entry int, args *[5]uint64) (uint64, error) {
 	var r [16]uint64
 	r[1], r[2], r[3], r[4], r[5] = args[0], args[1], args[2], args[3], args[4]
-	base := vm.depth
-	r[10] = vm.stackTop - uint64(base)*StackSize
-	code := p.code
+	st := execState{vm: vm, p: p, base: vm.depth}
+	keep(&st)
+	r[10] = vm.stackTop - uint64(st.base)*StackSize
 	// ip points at the next slot. Compile guarantees every jump lands on a
 	// slot and the code ends with two sentinels, so ip never leaves code.
-	ip := unsafe.Pointer(&code[entry])
+	ip := unsafe.Pointer(&p.code[entry])
 
 	for {
 		s := (*slot)(ip)
@@ -428,70 +450,79 @@ func (vm *VM) exec(p *Program, entry int, args *[5]uint64) (uint64, error) {
 		case opStxdw:
 			*(*uint64)(ptr(r[s.dst&15] + uint64(s.off))) = r[s.src&15]
 		case opAtomic:
+			st.ip = ip
 			atomicOp(s, &r)
+			ip = st.ip
 
 		// Calls and the rest.
 		case opLddw:
 			r[s.dst&15] = s.imm
 		case opCall:
-			r[0] = p.helpers[s.imm](vm, r[1], r[2], r[3], r[4], r[5])
-			if vm.pending != pendingNone {
-				return 0, vm.stop()
+			st.ip = ip
+			r[0] = st.p.helpers[s.imm](st.vm, r[1], r[2], r[3], r[4], r[5])
+			if st.vm.pending != pendingNone {
+				return 0, st.vm.stop()
 			}
+			ip = st.ip
 		case opCallx:
 			id := r[s.dst&15]
-			h, ok := p.helperByID[int32(id)]
+			h, ok := st.p.helperByID[int32(id)]
 			if !ok || h == nil || id > 1<<31-1 {
-				return 0, vm.fault(p.index(ip)-1, "callx: r%d holds %d, which is not the id of a helper this program may call", s.dst, id)
+				return 0, st.vm.fault(st.p.index(ip)-1, "callx: r%d holds %d, which is not the id of a helper this program may call", s.dst, id)
 			}
-			r[0] = h(vm, r[1], r[2], r[3], r[4], r[5])
-			if vm.pending != pendingNone {
-				return 0, vm.stop()
+			st.ip = ip
+			r[0] = h(st.vm, r[1], r[2], r[3], r[4], r[5])
+			if st.vm.pending != pendingNone {
+				return 0, st.vm.stop()
 			}
+			ip = st.ip
 		case opCallLocal:
-			if vm.depth+1 >= MaxFrames {
-				return 0, vm.fault(p.index(ip)-1, "call nests deeper than %d frames", MaxFrames)
+			if st.vm.depth+1 >= MaxFrames {
+				return 0, st.vm.fault(st.p.index(ip)-1, "call nests deeper than %d frames", MaxFrames)
 			}
-			f := &vm.frames[vm.depth]
-			f.ret = int32(p.index(ip))
+			f := &st.vm.frames[st.vm.depth]
+			f.ret = int32(st.p.index(ip))
 			f.callee = [4]uint64{r[6], r[7], r[8], r[9]}
-			vm.depth++
+			st.vm.depth++
 			r[10] -= StackSize
 			ip = unsafe.Add(ip, s.off)
 		case opExit:
-			if vm.depth == base {
+			if st.vm.depth == st.base {
 				return r[0], nil
 			}
-			vm.depth--
-			f := &vm.frames[vm.depth]
+			st.vm.depth--
+			f := &st.vm.frames[st.vm.depth]
 			r[6], r[7], r[8], r[9] = f.callee[0], f.callee[1], f.callee[2], f.callee[3]
 			r[10] += StackSize
-			ip = unsafe.Pointer(&code[f.ret])
+			ip = unsafe.Pointer(&st.p.code[f.ret])
 		case opFellOff:
-			return 0, vm.fault(p.index(ip)-1, "execution ran past the last instruction without an exit")
+			return 0, st.vm.fault(st.p.index(ip)-1, "execution ran past the last instruction without an exit")
 
 		// Inserted slots.
 		case opCheck:
+			st.ip = ip
 			addr, size, write := memAccess((*slot)(ip), &r)
-			if !vm.checkAccess(addr, size, write) {
+			ok := st.vm.checkAccess(addr, size, write)
+			ip = st.ip
+			if !ok {
 				kind := "read"
 				if write {
 					kind = "write"
 				}
-				return 0, vm.fault(p.index(ip), "%s of %d bytes at 0x%x is outside the memory this program was given", kind, size, addr)
+				return 0, st.vm.fault(st.p.index(ip), "%s of %d bytes at 0x%x is outside the memory this program was given", kind, size, addr)
 			}
 			// Misaligned atomics fault on some CPUs (arm64) rather than
 			// merely running slowly; the verifier rejects them too.
 			if (*slot)(ip).op == opAtomic && addr%size != 0 {
-				return 0, vm.fault(p.index(ip), "atomic access of %d bytes at 0x%x is not aligned", size, addr)
+				return 0, st.vm.fault(st.p.index(ip), "atomic access of %d bytes at 0x%x is not aligned", size, addr)
 			}
 		case opCharge:
-			vm.steps += s.imm
-			if vm.steps > p.budget {
+			st.vm.steps += s.imm
+			if st.vm.steps > st.p.budget {
 				return 0, ErrBudgetExceeded
 			}
 		default:
-			return 0, vm.fault(p.index(ip)-1, "invalid internal operation %d", s.op)
+			return 0, st.vm.fault(st.p.index(ip)-1, "invalid internal operation %d", s.op)
 		}
 	}
 }
