@@ -212,6 +212,7 @@ type Program struct {
 	helpers    []Helper
 	helperByID map[int32]Helper
 	budget     uint64
+	checked    bool
 	funcs      map[int]bool // code slots that lddw names as functions
 }
 
@@ -263,6 +264,7 @@ func Compile(insns []isa.Instruction, opts Options) (*Program, error) {
 		origPC:     make([]int32, 0, n+1),
 		helperByID: maps.Clone(opts.Helpers), // callx looks ids up while running
 		budget:     opts.Budget,
+		checked:    opts.Checked,
 	}
 	helperIndex := map[int32]int{}
 	for pc := 0; pc < len(insns); pc++ {

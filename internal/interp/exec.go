@@ -460,10 +460,13 @@ func (vm *VM) exec(p *Program, entry int, args *[5]uint64) (uint64, error) {
 		case opCall:
 			st.ip = ip
 			r[0] = st.p.helpers[s.imm](st.vm, r[1], r[2], r[3], r[4], r[5])
-			if st.vm.pending != pendingNone {
-				return 0, st.vm.stop()
-			}
 			ip = st.ip
+			if st.vm.pending != pendingNone {
+				if st.vm.pending != pendingTailCall {
+					return 0, st.vm.stop()
+				}
+				ip = st.tailCall(&r)
+			}
 		case opCallx:
 			id := r[s.dst&15]
 			h, ok := st.p.helperByID[int32(id)]
@@ -472,15 +475,19 @@ func (vm *VM) exec(p *Program, entry int, args *[5]uint64) (uint64, error) {
 			}
 			st.ip = ip
 			r[0] = h(st.vm, r[1], r[2], r[3], r[4], r[5])
-			if st.vm.pending != pendingNone {
-				return 0, st.vm.stop()
-			}
 			ip = st.ip
+			if st.vm.pending != pendingNone {
+				if st.vm.pending != pendingTailCall {
+					return 0, st.vm.stop()
+				}
+				ip = st.tailCall(&r)
+			}
 		case opCallLocal:
 			if st.vm.depth+1 >= MaxFrames {
 				return 0, st.vm.fault(st.p.index(ip)-1, "call nests deeper than %d frames", MaxFrames)
 			}
 			f := &st.vm.frames[st.vm.depth]
+			f.prog = st.p
 			f.ret = int32(st.p.index(ip))
 			f.callee = [4]uint64{r[6], r[7], r[8], r[9]}
 			st.vm.depth++
@@ -494,6 +501,9 @@ func (vm *VM) exec(p *Program, entry int, args *[5]uint64) (uint64, error) {
 			f := &st.vm.frames[st.vm.depth]
 			r[6], r[7], r[8], r[9] = f.callee[0], f.callee[1], f.callee[2], f.callee[3]
 			r[10] += StackSize
+			if f.prog != st.p { // a tail call replaced the callee
+				st.p, st.vm.prog = f.prog, f.prog
+			}
 			ip = unsafe.Pointer(&st.p.code[f.ret])
 		case opFellOff:
 			return 0, st.vm.fault(st.p.index(ip)-1, "execution ran past the last instruction without an exit")
@@ -525,6 +535,17 @@ func (vm *VM) exec(p *Program, entry int, args *[5]uint64) (uint64, error) {
 			return 0, st.vm.fault(st.p.index(ip)-1, "invalid internal operation %d", s.op)
 		}
 	}
+}
+
+// tailCall switches the execution to the program a helper asked for with
+// VM.TailCall and returns the new instruction pointer.
+func (st *execState) tailCall(r *[16]uint64) unsafe.Pointer {
+	vm := st.vm
+	p := vm.tailTarget
+	vm.pending, vm.tailTarget = pendingNone, nil
+	st.p, vm.prog = p, p
+	r[1] = vm.tailCtx
+	return unsafe.Pointer(&p.code[0])
 }
 
 // memAccess returns the address, width and direction of a load, store or

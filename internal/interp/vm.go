@@ -36,7 +36,11 @@ const (
 	pendingNone = iota
 	pendingUnwind
 	pendingFail
+	pendingTailCall
 )
+
+// MaxTailCalls is how many tail calls one run may make, as in Linux.
+const MaxTailCalls = 33
 
 // VM is the execution state of one virtual CPU: its stack, call frames and
 // the per-invocation bookkeeping. A VM runs one program at a time; use one VM
@@ -54,6 +58,9 @@ type VM struct {
 	pending     int
 	unwindValue uint64
 	failure     error
+	tailTarget  *Program
+	tailCtx     uint64
+	tailCalls   int
 
 	// CPU is the virtual CPU number this VM stands for; helpers such as
 	// bpf_get_smp_processor_id report it.
@@ -64,7 +71,8 @@ type VM struct {
 }
 
 type frame struct {
-	ret    int32 // slot to return to
+	prog   *Program // program to return to (a tail call may have replaced it)
+	ret    int32    // slot to return to
 	callee [4]uint64
 }
 
@@ -141,15 +149,56 @@ func (vm *VM) Run(p *Program, args ...uint64) (uint64, error) {
 	}
 	var a [5]uint64
 	copy(a[:], args)
-	vm.prog, vm.depth, vm.steps, vm.pending = p, 0, 0, pendingNone
+	vm.prog, vm.depth, vm.steps, vm.pending, vm.tailCalls = p, 0, 0, pendingNone, 0
 	r0, err := vm.exec(p, 0, &a)
 	if errors.Is(err, errUnwound) { // a helper may wrap a callback's unwind
 		r0, err = vm.unwindValue, nil
 	}
 	vm.grants = vm.grants[:0]
-	vm.prog = nil
+	vm.prog, vm.tailTarget = nil, nil
 	vm.failure = nil
 	return r0, err
+}
+
+// TailCall, called from a helper, makes the running program continue in p
+// once the helper returns, with r1 = ctx, as bpf_tail_call does: p replaces
+// the current function and reuses its stack frame, and its exit returns to
+// wherever the current function would have. It reports false, and the
+// program goes on after the helper call, when the run has already made
+// MaxTailCalls tail calls or another stop is pending.
+func (vm *VM) TailCall(p *Program, ctx uint64) bool {
+	if vm.tailCalls >= MaxTailCalls || vm.pending != pendingNone || p == nil {
+		return false
+	}
+	vm.tailCalls++
+	vm.pending, vm.tailTarget, vm.tailCtx = pendingTailCall, p, ctx
+	return true
+}
+
+// Checked reports whether the running program was compiled in checked mode,
+// in which helpers must validate the memory they are given (Accessible) and
+// declare the memory they hand out (Grant).
+func (vm *VM) Checked() bool { return vm.prog != nil && vm.prog.checked }
+
+// Accessible reports whether the running program may access size bytes at
+// addr: always in fast mode, and in checked mode when the range lies in the
+// program's stack frames or in memory granted to this run.
+func (vm *VM) Accessible(addr, size uint64, write bool) bool {
+	if !vm.Checked() {
+		return true
+	}
+	return vm.checkAccess(addr, size, write)
+}
+
+// Revoke withdraws the grant that starts at addr (a ring buffer reservation
+// once it is submitted or discarded).
+func (vm *VM) Revoke(addr uint64) {
+	for i := range vm.grants {
+		if vm.grants[i].Addr == addr {
+			vm.grants = append(vm.grants[:i], vm.grants[i+1:]...)
+			return
+		}
+	}
 }
 
 // CallFunction, called from a helper while a program runs, runs the

@@ -33,6 +33,29 @@ func Alloc(n int) (*Block, error) {
 	return &Block{b: b[:n]}, nil
 }
 
+// AllocLow is Alloc for memory whose every address fits in 32 bits. Linux
+// program types whose contexts hold 32-bit pointer fields (xdp_md's data and
+// data_end) address their packet data this way, so that a program's 32-bit
+// load of the field yields the real address.
+func AllocLow(n int) (*Block, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("mem: invalid allocation size %d", n)
+	}
+	b, err := allocLow(n)
+	if err != nil {
+		return nil, fmt.Errorf("mem: allocating %d bytes below 4 GiB: %w", n, err)
+	}
+	return &Block{b: b[:n]}, nil
+}
+
+// lowEnough reports whether all of b lies below 4 GiB.
+func lowEnough(b []byte) bool {
+	end := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) + uint64(len(b))
+	return end <= 1<<32
+}
+
+func unsafeBytes(p unsafe.Pointer, n int) []byte { return unsafe.Slice((*byte)(p), n) }
+
 // Bytes returns the block's memory. The slice stays valid until Free.
 func (b *Block) Bytes() []byte { return b.b[:len(b.b):len(b.b)] }
 
