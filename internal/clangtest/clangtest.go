@@ -24,7 +24,7 @@ func Command(src, obj string) []string {
 	return append(args, "-c", filepath.Base(src), "-o", filepath.Base(obj))
 }
 
-var versionRE = regexp.MustCompile(`clang version [0-9][^\s)]*`)
+var versionRE = regexp.MustCompile(`clang version [0-9][^\s)\x00]*`)
 
 // CheckObject rebuilds obj from src with clang and fails the test if the
 // result differs from the committed object. It skips, saying why, when clang
