@@ -26,6 +26,11 @@ type Domain struct {
 
 	mu      sync.Mutex
 	pending []retired
+	// scanned is the global epoch at the last scan of pending: until the
+	// epoch moves again nothing more can be ready, so Collect skips the
+	// scan (which keeps a Collect that cannot make progress, because a
+	// participant is in a long invocation, from costing O(pending)).
+	scanned uint64
 }
 
 // slot holds a participant's state: 0 when outside an invocation, else the
@@ -90,6 +95,11 @@ func (d *Domain) Collect() int {
 	d.tryAdvance()
 	d.tryAdvance() // a second step often succeeds at once when nobody is active
 	g := d.global.Load()
+	if g == d.scanned && g != 0 {
+		d.mu.Unlock()
+		return 0
+	}
+	d.scanned = g
 	var ready []func()
 	keep := d.pending[:0]
 	for _, r := range d.pending {

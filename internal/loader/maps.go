@@ -115,6 +115,11 @@ func (l *loader) convertMap(name string, ms *ebpf.MapSpec) (*MapSpec, error) {
 		// writing their contents; the runtime must do the same.
 		Frozen: isDataSection(name) && strings.HasPrefix(name, ".rodata"),
 	}
+	if out.Type == maps.RingBuf {
+		// Like libbpf, round a ring buffer's size up to a power of two of
+		// at least a page, which is what the map requires.
+		out.MaxEntries = ringbufSize(out.MaxEntries)
+	}
 	if ms.InnerMap != nil {
 		if out.Type != maps.ArrayOfMaps && out.Type != maps.HashOfMaps {
 			return nil, fail("only array_of_maps and hash_of_maps have an inner map template, but this map is %s", out.Type)
@@ -180,4 +185,13 @@ func toBytes(v any) ([]byte, error) {
 		return nil, nil
 	}
 	return nil, fmt.Errorf("the parser produced a Go %T, which the loader cannot turn into bytes", v)
+}
+
+// ringbufSize rounds n up to a power of two no smaller than 4096.
+func ringbufSize(n uint32) uint32 {
+	size := uint32(4096)
+	for size < n && size < 1<<31 {
+		size <<= 1
+	}
+	return size
 }
