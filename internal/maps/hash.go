@@ -41,10 +41,10 @@ func init() {
 // key may interleave, but an update never needs a spare element. Hash of
 // maps alone replaces elements (see replace).
 type hashMap struct {
-	spec    Spec
-	env     *Env
-	percpu  bool
-	lru     bool
+	spec   Spec
+	env    *Env
+	percpu bool
+	lru    bool
 	// replace makes an update of an existing key link a new element in
 	// the old one's place and retire the old one, instead of writing the
 	// value in place; hash of maps does this so that a program never sees
