@@ -189,6 +189,25 @@ func (a *arrayMap) DirectValueAddr(offset uint32) (uint64, error) {
 	return a.base + uint64(offset), nil
 }
 
+// ArrayLayout describes where an array's values live, so that the helper
+// path can compute a value's address without calling through the Map
+// interface: value idx of cpu is at Base + cpu*CPUSpan + idx*Stride.
+type ArrayLayout struct {
+	Base    uint64
+	Stride  uint64
+	CPUSpan uint64 // 0 unless per-CPU
+	Entries uint32
+}
+
+// Layout returns the array's layout.
+func (a *arrayMap) Layout() ArrayLayout {
+	l := ArrayLayout{Base: a.base, Stride: a.stride, Entries: a.spec.MaxEntries}
+	if a.cpus > 1 {
+		l.CPUSpan = uint64(a.spec.MaxEntries) * a.stride
+	}
+	return l
+}
+
 // Freeze makes the map read-only for user space (.rodata after loading).
 func (a *arrayMap) Freeze() { a.frozen.Store(true) }
 
@@ -202,6 +221,9 @@ func (a *arrayMap) Close() error { return a.blk.Free() }
 type DirectValuer interface {
 	DirectValueAddr(offset uint32) (uint64, error)
 }
+
+// Arrayer is implemented by array and per-CPU array maps.
+type Arrayer interface{ Layout() ArrayLayout }
 
 // Freezer is implemented by maps that can be made read-only for user space.
 type Freezer interface{ Freeze() }

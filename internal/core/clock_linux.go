@@ -1,0 +1,5 @@
+package core
+
+import "golang.org/x/sys/unix"
+
+const clockBoottime = unix.CLOCK_BOOTTIME
