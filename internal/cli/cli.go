@@ -3,7 +3,7 @@
 // without a process.
 package cli
 
-//go:generate sh -c "cd testdata && clang -O2 -g -target bpf -fdebug-compilation-dir=. -c disasm.c -o disasm.o"
+//go:generate sh -c "cd testdata && clang -O2 -g -target bpf -fdebug-compilation-dir=. -c disasm.c -o disasm.o && clang -O2 -g -target bpf -fdebug-compilation-dir=. -c count.c -o count.o"
 
 import (
 	"errors"
