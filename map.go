@@ -73,6 +73,21 @@ func (m *Map) Lookup(key, valueOut any) error {
 	return m.unmarshalValue(buf, valueOut)
 }
 
+// LookupAndDelete removes the next value of a queue or stack and copies
+// it into valueOut (key must be nil); ErrKeyNotExist when it is empty. Other
+// map types return ErrNotSupp.
+func (m *Map) LookupAndDelete(key, valueOut any) error {
+	q, ok := m.m.Impl().(maps.QueueLike)
+	if !ok || key != nil {
+		return fmt.Errorf("lookup and delete in %q (%s): %w", m.Name(), m.TypeName(), ErrNotSupp)
+	}
+	buf := make([]byte, m.ValueSize())
+	if err := q.Pop(buf); err != nil {
+		return fmt.Errorf("lookup and delete in %q: %w", m.Name(), err)
+	}
+	return unmarshal(buf, valueOut)
+}
+
 // Put stores value under key, creating or replacing it.
 func (m *Map) Put(key, value any) error { return m.Update(key, value, UpdateAny) }
 
@@ -297,6 +312,9 @@ func marshalID(v any) ([]byte, error) {
 
 // marshal encodes v into exactly size bytes.
 func marshal(v any, size int) ([]byte, error) {
+	if v == nil && size == 0 {
+		return nil, nil // the key of a queue, stack or ring buffer
+	}
 	switch x := v.(type) {
 	case []byte:
 		if len(x) != size {

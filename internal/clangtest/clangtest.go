@@ -18,9 +18,11 @@ import (
 var Flags = []string{"-O2", "-g", "-target", "bpf", "-fdebug-compilation-dir=."}
 
 // Command returns the command that builds obj from src, run in src's
-// directory; documentation and go:generate lines show the same.
-func Command(src, obj string) []string {
+// directory; documentation and go:generate lines show the same. extra flags
+// (such as "-I", "../include") follow Flags.
+func Command(src, obj string, extra ...string) []string {
 	args := append([]string{"clang"}, Flags...)
+	args = append(args, extra...)
 	return append(args, "-c", filepath.Base(src), "-o", filepath.Base(obj))
 }
 
@@ -30,8 +32,9 @@ var versionRE = regexp.MustCompile(`clang version [0-9][^\s)\x00]*`)
 // result differs from the committed object. It skips, saying why, when clang
 // is missing or is not the version that built the committed object (code
 // generation differs between versions, so only the same version can be
-// compared byte for byte).
-func CheckObject(t *testing.T, src, obj string) {
+// compared byte for byte). extra flags (such as "-I", "../include", relative
+// to src's directory) follow Flags, as in Command.
+func CheckObject(t *testing.T, src, obj string, extra ...string) {
 	t.Helper()
 	clang, err := exec.LookPath("clang")
 	if err != nil {
@@ -48,12 +51,13 @@ func CheckObject(t *testing.T, src, obj string) {
 	local := versionRE.Find(out)
 	built := versionRE.Find(committed)
 	if local == nil || !bytes.Equal(local, built) {
-		t.Skipf("%s was built with %q, the local clang is %q; rebuild it with: %v", obj, built, local, Command(src, obj))
+		t.Skipf("%s was built with %q, the local clang is %q; rebuild it with: %v", obj, built, local, Command(src, obj, extra...))
 	}
 	tmp := filepath.Join(t.TempDir(), filepath.Base(obj))
 	// Build from the source's directory under the source's own name so the
 	// debug info matches the committed object's.
-	cmd := exec.Command(clang, append(Flags, "-c", filepath.Base(src), "-o", tmp)...)
+	args := append(append(append([]string(nil), Flags...), extra...), "-c", filepath.Base(src), "-o", tmp)
+	cmd := exec.Command(clang, args...)
 	cmd.Dir = filepath.Dir(src)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("compiling %s: %v\n%s", src, err, msg)
@@ -63,6 +67,6 @@ func CheckObject(t *testing.T, src, obj string) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(fresh, committed) {
-		t.Errorf("%s is out of date with %s; rebuild it (in %s): %v", obj, src, filepath.Dir(src), Command(src, obj))
+		t.Errorf("%s is out of date with %s; rebuild it (in %s): %v", obj, src, filepath.Dir(src), Command(src, obj, extra...))
 	}
 }

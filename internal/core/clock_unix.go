@@ -15,7 +15,11 @@ import (
 var (
 	clockStart = time.Now()
 	monoBase   = clockAt(unix.CLOCK_MONOTONIC)
-	bootBase   = clockAt(clockBoottime)
+	// The boot clock is the monotonic clock plus the time spent
+	// suspended, never less: without the max, the jitter of taking the
+	// two offsets one after the other could put it a few nanoseconds
+	// behind when the system never slept.
+	bootBase = max(clockAt(clockBoottime), monoBase)
 )
 
 func clockAt(id int32) int64 {

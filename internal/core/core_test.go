@@ -131,3 +131,74 @@ func TestXDPTestRunContext(t *testing.T) {
 		t.Errorf("ctx too large: %v", err)
 	}
 }
+
+// TestSnprintfWildString: a %s argument is a plain value the verifier
+// cannot check; pointing it anywhere but runtime memory prints an empty
+// string instead of crashing the process, in fast mode too.
+func TestSnprintfWildString(t *testing.T) {
+	for _, checked := range []bool{false, true} {
+		rt := newRuntime(t, core.Options{CPUs: 1, Checked: checked})
+		c := load(t, rt, `
+			stw [%r10-8], 0x21207325    # "%s !" little-endian
+			stw [%r10-4], 0
+			lddw %r1, 0x7654321000
+			stxdw [%r10-16], %r1         # the wild pointer
+			mov %r1, %r10
+			add %r1, -48                 # output buffer
+			mov %r2, 16
+			mov %r3, %r10
+			add %r3, -8                  # fmt
+			mov %r4, %r10
+			add %r4, -16                 # data
+			mov %r5, 8
+			call 165
+			exit`)
+		res, err := c.Programs["prog"].TestRun(nil)
+		if err != nil || res.R0 != 3 { // " !" and the NUL
+			t.Errorf("checked=%v: r0 %v, %v; want 3", checked, res, err)
+		}
+	}
+}
+
+// TestPinnedMapsAreShared: two collections pinning a map by name share it,
+// and it outlives the first collection.
+func TestPinnedMapsAreShared(t *testing.T) {
+	rt := newRuntime(t, core.Options{CPUs: 1})
+	spec := func(max uint32) *loader.CollectionSpec {
+		insns, err := isa.Assemble("mov %r0, 2\nexit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &loader.CollectionSpec{File: "pin.o",
+			Maps: map[string]*loader.MapSpec{"shared": {
+				Spec:    maps.Spec{Type: maps.Array, KeySize: 4, ValueSize: 4, MaxEntries: max},
+				Pinning: loader.PinByName,
+			}},
+			Programs: map[string]*loader.ProgramSpec{"p": {Name: "p", Section: "xdp", Instructions: insns}},
+		}
+	}
+	a, err := rt.LoadCollection(spec(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, one := []byte{1, 0, 0, 0}, []byte{7, 0, 0, 0}
+	if err := a.Maps["shared"].Update(key, one, maps.UpdateAny); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rt.LoadCollection(spec(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Maps["shared"] != b.Maps["shared"] {
+		t.Fatal("the pinned map is not shared")
+	}
+	a.Close()
+	out := make([]byte, 4)
+	if err := b.Maps["shared"].Lookup(key, out); err != nil || out[0] != 7 {
+		t.Fatalf("after the first collection closed: %x, %v", out, err)
+	}
+	if _, err := rt.LoadCollection(spec(3)); err == nil || !strings.Contains(err.Error(), `map "shared" is pinned by name, and the pinned map`) {
+		t.Fatalf("incompatible pinned map: %v", err)
+	}
+	b.Close()
+}

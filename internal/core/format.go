@@ -8,6 +8,7 @@ import (
 
 	"github.com/ebpfhost/ebpfhost/internal/interp"
 	"github.com/ebpfhost/ebpfhost/internal/maps"
+	"github.com/ebpfhost/ebpfhost/internal/mem"
 )
 
 // Limits of the printf-like helpers, as in Linux.
@@ -20,10 +21,12 @@ const (
 // bpfFormat renders a C printf format the way Linux's bpf_snprintf and
 // bpf_trace_printk do: each argument is a 64-bit value, conversions
 // without an l/ll modifier use its low 32 bits, %s reads a NUL-terminated
-// string from program memory, and %p prints an address. It supports the
-// flags - + space 0 #, width, precision and the conversions d i u x X o c s
-// p %.
-func bpfFormat(format string, args []uint64, str func(addr uint64) (string, bool)) (string, error) {
+// string from program memory, %pI4, %pi4, %pI6 and %pi6 print the IPv4 or
+// IPv6 address the argument points to, and %p prints an address. It
+// supports the flags - + space 0 #, width, precision and the conversions
+// d i u x X o c s p %. As in Linux, a string that cannot be read prints as
+// the empty string and an address that cannot be read as zeros.
+func bpfFormat(format string, args []uint64, str func(addr uint64) (string, bool), read func(addr uint64, n int) ([]byte, bool)) (string, error) {
 	var out strings.Builder
 	next := 0
 	for i := 0; i < len(format); i++ {
@@ -97,22 +100,72 @@ func bpfFormat(format string, args []uint64, str func(addr uint64) (string, bool
 		case 'c':
 			fmt.Fprintf(&out, "%"+spec+"c", rune(byte(a)))
 		case 'p':
+			if i+2 < len(format) && (format[i+1] == 'i' || format[i+1] == 'I') && (format[i+2] == '4' || format[i+2] == '6') {
+				ip := make([]byte, 4)
+				if format[i+2] == '6' {
+					ip = make([]byte, 16)
+				}
+				if b, ok := read(a, len(ip)); ok {
+					copy(ip, b)
+				}
+				fmt.Fprintf(&out, "%"+spec+"s", formatIP(ip, format[i+1] == 'i'))
+				i += 2
+				break
+			}
 			// %pK, %px and friends: print the address.
 			for i+1 < len(format) && strings.IndexByte("KxSsBbi46", format[i+1]) >= 0 {
 				i++
 			}
 			fmt.Fprintf(&out, "%"+spec+"s", "0x"+strconv.FormatUint(a, 16))
 		case 's':
-			s, ok := str(a)
-			if !ok {
-				return "", fmt.Errorf("%%s argument 0x%x is not a readable string", a)
-			}
+			s, _ := str(a)
 			fmt.Fprintf(&out, "%"+spec+"s", s)
 		default:
 			return "", fmt.Errorf("unsupported conversion %%%c in %q", conv, format)
 		}
 	}
 	return out.String(), nil
+}
+
+// formatIP formats an address as Linux's %pI4 ("192.0.2.1"), %pi4
+// ("192.000.002.001"), %pI6 (eight colon-separated groups of four hex
+// digits) or %pi6 (the 32 hex digits).
+func formatIP(ip []byte, padded bool) string {
+	var b strings.Builder
+	if len(ip) == 4 {
+		for i, x := range ip {
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			if padded {
+				fmt.Fprintf(&b, "%03d", x)
+			} else {
+				fmt.Fprintf(&b, "%d", x)
+			}
+		}
+		return b.String()
+	}
+	for i := 0; i+1 < len(ip); i += 2 {
+		if i > 0 && !padded {
+			b.WriteByte(':')
+		}
+		fmt.Fprintf(&b, "%02x%02x", ip[i], ip[i+1])
+	}
+	return b.String()
+}
+
+// formatReaders returns the memory readers bpfFormat uses for a program:
+// they report false for memory the program may not read (as far as the
+// mode can tell: in fast mode only NULL is known to be unreadable).
+func formatReaders(vm *interp.VM) (func(uint64) (string, bool), func(uint64, int) ([]byte, bool)) {
+	str := func(addr uint64) (string, bool) { return cString(vm, addr, maxStringArg) }
+	read := func(addr uint64, n int) ([]byte, bool) {
+		if !readable(vm, addr, n) {
+			return nil, false
+		}
+		return mem.Slice(addr, n), true
+	}
+	return str, read
 }
 
 // formatArgs reads a helper's format string and renders it.
@@ -128,7 +181,8 @@ func formatArgs(vm *interp.VM, helper string, fmtAddr, fmtSize uint64, args []ui
 	if i := strings.IndexByte(format, 0); i >= 0 {
 		format = format[:i]
 	}
-	s, err := bpfFormat(format, args, func(addr uint64) (string, bool) { return cString(vm, addr, maxStringArg) })
+	readStr, readMem := formatReaders(vm)
+	s, err := bpfFormat(format, args, readStr, readMem)
 	if err != nil {
 		helperFault(vm, helper, "%v", err)
 		return "", false
@@ -177,7 +231,8 @@ func snprintf(vm *interp.VM, str, size, f, data, dataLen uint64) uint64 {
 	if !ok {
 		return helperFault(vm, name, "fmt is not a readable string")
 	}
-	s, err := bpfFormat(format, args, func(addr uint64) (string, bool) { return cString(vm, addr, maxStringArg) })
+	readStr, readMem := formatReaders(vm)
+	s, err := bpfFormat(format, args, readStr, readMem)
 	if err != nil {
 		return errno(maps.EINVAL)
 	}

@@ -464,6 +464,15 @@ func cString(vm *interp.VM, addr uint64, max int) (string, bool) {
 	if addr == 0 {
 		return "", false
 	}
+	if !vm.Checked() {
+		// Strings reach helpers as plain values the verifier cannot type
+		// (the arguments of bpf_snprintf): read only memory the runtime
+		// owns, never past the end of its block.
+		max = int(min(uint64(max), mem.Extent(addr)))
+		if max == 0 {
+			return "", false
+		}
+	}
 	var out []byte
 	for i := 0; i < max; i++ {
 		if vm.Checked() && !vm.Accessible(addr+uint64(i), 1, false) {
@@ -478,8 +487,23 @@ func cString(vm *interp.VM, addr uint64, max int) (string, bool) {
 	return string(out), true
 }
 
+// readable reports whether a helper may read n bytes at an address a
+// program passed as a plain value: in checked mode the program must be
+// allowed to read them, and in fast mode they must at least be memory the
+// runtime owns.
+func readable(vm *interp.VM, addr uint64, n int) bool {
+	if addr == 0 {
+		return false
+	}
+	if vm.Checked() {
+		return vm.Accessible(addr, uint64(n), false)
+	}
+	return mem.Extent(addr) >= uint64(n)
+}
+
 // strncmp is bpf_strncmp(s1, s1_sz, s2): compares at most s1_sz bytes of s1
-// with the constant string s2, like C's strncmp.
+// with the constant string s2, like C's strncmp, and returns -1, 0 or 1 as
+// Linux's does.
 func strncmp(vm *interp.VM, s1, n, s2, _, _ uint64) uint64 {
 	a, ok := memArg(vm, "bpf_strncmp", s1, n, false)
 	if !ok {
@@ -495,7 +519,10 @@ func strncmp(vm *interp.VM, s1, n, s2, _, _ uint64) uint64 {
 			cb = b[i]
 		}
 		if a[i] != cb {
-			return uint64(int64(a[i]) - int64(cb))
+			if a[i] < cb {
+				return ^uint64(0) // -1
+			}
+			return 1
 		}
 		if a[i] == 0 {
 			break

@@ -28,8 +28,32 @@ type Map struct {
 	// return map handles).
 	lookupGrants bool
 
+	// pinned maps are shared by name between the collections that pin
+	// them and live until the runtime closes, as a map pinned in Linux's
+	// bpffs outlives the programs that created it.
+	pinned bool
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// pinnedMap returns the map pinned under name, if any.
+func (rt *Runtime) pinnedMap(name string) (*Map, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	m, ok := rt.pins[name]
+	return m, ok
+}
+
+// pin shares m under name with later collections.
+func (rt *Runtime) pin(name string, m *Map) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.pins == nil {
+		rt.pins = map[string]*Map{}
+	}
+	m.pinned = true
+	rt.pins[name] = m
 }
 
 // NewMap creates a map in the runtime. Initial contents and freezing are

@@ -72,7 +72,9 @@ func (c *Collection) Close() error {
 	}
 	var errs []error
 	for _, m := range c.Maps {
-		errs = append(errs, m.Close())
+		if !m.pinned {
+			errs = append(errs, m.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -129,11 +131,23 @@ func (rt *Runtime) createMaps(c *Collection, spec *loader.CollectionSpec) error 
 		ms := spec.Maps[n]
 		s := ms.Spec
 		s.Name = n
+		if ms.Pinning == loader.PinByName {
+			if m, ok := rt.pinnedMap(n); ok {
+				if !m.spec.Compatible(&s) || m.spec.Flags != s.Flags {
+					return fmt.Errorf("%s: map %q is pinned by name, and the pinned map %s differs from this one (%s)", spec.File, n, &m.spec, &s)
+				}
+				c.Maps[n] = m // shared: its contents are those of the pinned map
+				continue
+			}
+		}
 		m, err := rt.NewMap(&s)
 		if err != nil {
 			return fmt.Errorf("%s: section %s: %w", spec.File, ms.Section, err)
 		}
 		c.Maps[n] = m
+		if ms.Pinning == loader.PinByName {
+			rt.pin(n, m)
+		}
 		for i, kv := range ms.Contents {
 			value := kv.Value
 			switch {

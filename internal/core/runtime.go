@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"sort"
 	"sync"
@@ -54,6 +55,7 @@ type Runtime struct {
 	maps     atomic.Pointer[[]*Map]     // indexed by map id; 0 unused
 	programs atomic.Pointer[[]*Program] // indexed by program id; 0 unused
 
+	pins    map[string]*Map // maps pinned by name (LIBBPF_PIN_BY_NAME)
 	general map[int32]interp.Helper
 	trace   *Trace
 	closed  atomic.Bool
@@ -98,7 +100,7 @@ func New(opts Options) (*Runtime, error) {
 			rt.Close()
 			return nil, err
 		}
-		c := &CPU{ID: i, vm: vm, scratch: scratch, rand: uint64(i)*0x9e3779b97f4a7c15 + 1}
+		c := &CPU{ID: i, vm: vm, scratch: scratch, rand: rand.Uint64() | 1}
 		vm.CPU = i
 		rt.cpus = append(rt.cpus, c)
 		rt.free <- c

@@ -28,6 +28,7 @@ func Alloc(n int) (*Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mem: allocating %d bytes: %w", n, err)
 	}
+	register(b[:n])
 	// Keep the capacity: free needs the whole mapping (alloc rounds up to
 	// whole pages, and munmap of a shorter slice fails).
 	return &Block{b: b[:n]}, nil
@@ -45,6 +46,7 @@ func AllocLow(n int) (*Block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mem: allocating %d bytes below 4 GiB: %w", n, err)
 	}
+	register(b[:n])
 	return &Block{b: b[:n]}, nil
 }
 
@@ -55,6 +57,8 @@ func lowEnough(b []byte) bool {
 }
 
 func unsafeBytes(p unsafe.Pointer, n int) []byte { return unsafe.Slice((*byte)(p), n) }
+
+func addrOf(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
 // Bytes returns the block's memory. The slice stays valid until Free.
 func (b *Block) Bytes() []byte { return b.b[:len(b.b):len(b.b)] }
@@ -70,6 +74,7 @@ func (b *Block) Free() error {
 	if b == nil || b.b == nil {
 		return nil
 	}
+	unregister(b.b)
 	err := free(b.b[:cap(b.b)])
 	b.b = nil
 	return err

@@ -42,3 +42,23 @@ func TestAllocLow(t *testing.T) {
 		}
 	}
 }
+
+func TestExtent(t *testing.T) {
+	b, err := Alloc(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := b.Addr()
+	for _, tc := range []struct {
+		addr uint64
+		want uint64
+	}{{a, 100}, {a + 99, 1}, {a + 100, 0}, {a - 1, 0}, {0, 0}} {
+		if got := Extent(tc.addr); got != tc.want {
+			t.Errorf("Extent(base%+d) = %d, want %d", int64(tc.addr-a), got, tc.want)
+		}
+	}
+	b.Free()
+	if Extent(a) != 0 {
+		t.Error("a freed block is still registered")
+	}
+}
