@@ -67,38 +67,44 @@ func (rt *Runtime) generalHelpers() map[int32]interp.Helper {
 		pt.HelperMapUpdateElem:      rt.mapUpdateElem,
 		pt.HelperMapDeleteElem:      rt.mapDeleteElem,
 		pt.HelperMapLookupPercpuEle: rt.mapLookupPercpuElem,
-		pt.HelperMapPushElem:        rt.mapPushElem,
-		pt.HelperMapPopElem:         rt.mapPopElem,
-		pt.HelperMapPeekElem:        rt.mapPeekElem,
-		pt.HelperTailCall:           rt.tailCall,
-		pt.HelperForEachMapElem:     rt.forEachMapElem,
-		pt.HelperLoop:               loop,
-		pt.HelperRingbufOutput:      rt.ringbufOutput,
-		pt.HelperRingbufReserve:     rt.ringbufReserve,
-		pt.HelperRingbufSubmit:      rt.ringbufSubmit,
-		pt.HelperRingbufDiscard:     rt.ringbufDiscard,
-		pt.HelperRingbufQuery:       rt.ringbufQuery,
-		pt.HelperKtimeGetNs:         func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return ktimeNs() },
-		pt.HelperKtimeGetBootNs:     func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return boottimeNs() },
-		pt.HelperKtimeGetCoarseNs:   func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return ktimeNs() },
-		pt.HelperKtimeGetMs:         func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return ktimeNs() / 1e6 },
-		pt.HelperKtimeGetBootMs:     func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return boottimeNs() / 1e6 },
-		pt.HelperGetPrandomU32:      prandom,
-		pt.HelperGetSmpProcessorID:  func(vm *interp.VM, _, _, _, _, _ uint64) uint64 { return uint64(vm.CPU) },
-		pt.HelperGetCurrentPidTgid:  currentPidTgid,
-		pt.HelperGetCurrentUidGid:   currentUidGid,
-		pt.HelperGetCurrentComm:     currentComm,
-		pt.HelperTracePrintk:        rt.tracePrintk,
-		pt.HelperSnprintf:           snprintf,
-		pt.HelperStrncmp:            strncmp,
-		pt.HelperCsumDiff:           csumDiff,
-		pt.HelperMemcpyS:            memcpyS,
-		pt.HelperMemmoveS:           memcpyS, // copy handles overlap
-		pt.HelperMemcmpS:            memcmpS,
-		pt.HelperMemset:             memset,
-		pt.HelperStrncpyS:           strncpyS,
-		pt.HelperStrncatS:           strncatS,
-		pt.HelperStrnlenS:           strnlenS,
+		pt.HelperMapPushElem: rt.queueHelper("bpf_map_push_elem", false, func(q maps.QueueLike, v []byte, flags uint64) error {
+			return q.Push(v, flags)
+		}),
+		pt.HelperMapPopElem: rt.queueHelper("bpf_map_pop_elem", true, func(q maps.QueueLike, v []byte, _ uint64) error {
+			return q.Pop(v)
+		}),
+		pt.HelperMapPeekElem: rt.queueHelper("bpf_map_peek_elem", true, func(q maps.QueueLike, v []byte, _ uint64) error {
+			return q.Peek(v)
+		}),
+		pt.HelperTailCall:          rt.tailCall,
+		pt.HelperForEachMapElem:    rt.forEachMapElem,
+		pt.HelperLoop:              loop,
+		pt.HelperRingbufOutput:     rt.ringbufOutput,
+		pt.HelperRingbufReserve:    rt.ringbufReserve,
+		pt.HelperRingbufSubmit:     rt.ringbufSubmit,
+		pt.HelperRingbufDiscard:    rt.ringbufDiscard,
+		pt.HelperRingbufQuery:      rt.ringbufQuery,
+		pt.HelperKtimeGetNs:        func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return ktimeNs() },
+		pt.HelperKtimeGetBootNs:    func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return boottimeNs() },
+		pt.HelperKtimeGetCoarseNs:  func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return ktimeNs() },
+		pt.HelperKtimeGetMs:        func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return ktimeNs() / 1e6 },
+		pt.HelperKtimeGetBootMs:    func(*interp.VM, uint64, uint64, uint64, uint64, uint64) uint64 { return boottimeNs() / 1e6 },
+		pt.HelperGetPrandomU32:     prandom,
+		pt.HelperGetSmpProcessorID: func(vm *interp.VM, _, _, _, _, _ uint64) uint64 { return uint64(vm.CPU) },
+		pt.HelperGetCurrentPidTgid: currentPidTgid,
+		pt.HelperGetCurrentUidGid:  currentUidGid,
+		pt.HelperGetCurrentComm:    currentComm,
+		pt.HelperTracePrintk:       rt.tracePrintk,
+		pt.HelperSnprintf:          snprintf,
+		pt.HelperStrncmp:           strncmp,
+		pt.HelperCsumDiff:          csumDiff,
+		pt.HelperMemcpyS:           memcpyS,
+		pt.HelperMemmoveS:          memcpyS, // copy handles overlap
+		pt.HelperMemcmpS:           memcmpS,
+		pt.HelperMemset:            memset,
+		pt.HelperStrncpyS:          strncpyS,
+		pt.HelperStrncatS:          strncatS,
+		pt.HelperStrnlenS:          strnlenS,
 	}
 	for id := range h {
 		if _, ok := pt.GeneralHelper(id); !ok {
@@ -204,43 +210,20 @@ func (rt *Runtime) queueArg(vm *interp.VM, name string, handle uint64) (*Map, ma
 	return m, q
 }
 
-func (rt *Runtime) mapPushElem(vm *interp.VM, r1, r2, flags, _, _ uint64) uint64 {
-	const name = "bpf_map_push_elem"
-	m, q := rt.queueArg(vm, name, r1)
-	if q == nil {
-		return errno(maps.EINVAL)
+// queueHelper makes bpf_map_push_elem (write=false: the value is read),
+// bpf_map_pop_elem and bpf_map_peek_elem (write=true: the value is filled).
+func (rt *Runtime) queueHelper(name string, write bool, op func(q maps.QueueLike, value []byte, flags uint64) error) interp.Helper {
+	return func(vm *interp.VM, r1, r2, flags, _, _ uint64) uint64 {
+		m, q := rt.queueArg(vm, name, r1)
+		if q == nil {
+			return errno(maps.EINVAL)
+		}
+		value, ok := memArg(vm, name, r2, m.valueSize, write)
+		if !ok {
+			return 0
+		}
+		return maps.HelperResult(op(q, value, flags))
 	}
-	value, ok := memArg(vm, name, r2, m.valueSize, false)
-	if !ok {
-		return 0
-	}
-	return maps.HelperResult(q.Push(value, flags))
-}
-
-func (rt *Runtime) mapPopElem(vm *interp.VM, r1, r2, _, _, _ uint64) uint64 {
-	const name = "bpf_map_pop_elem"
-	m, q := rt.queueArg(vm, name, r1)
-	if q == nil {
-		return errno(maps.EINVAL)
-	}
-	value, ok := memArg(vm, name, r2, m.valueSize, true)
-	if !ok {
-		return 0
-	}
-	return maps.HelperResult(q.Pop(value))
-}
-
-func (rt *Runtime) mapPeekElem(vm *interp.VM, r1, r2, _, _, _ uint64) uint64 {
-	const name = "bpf_map_peek_elem"
-	m, q := rt.queueArg(vm, name, r1)
-	if q == nil {
-		return errno(maps.EINVAL)
-	}
-	value, ok := memArg(vm, name, r2, m.valueSize, true)
-	if !ok {
-		return 0
-	}
-	return maps.HelperResult(q.Peek(value))
 }
 
 // tailCall is bpf_tail_call(ctx, prog_array, index): on success the program
