@@ -30,6 +30,17 @@ func newRuntime(tb testing.TB, opts core.Options) *core.Runtime {
 // refer to the given maps, in order, and loads it with them.
 func load(tb testing.TB, rt *core.Runtime, src string, specs ...maps.Spec) *core.Collection {
 	tb.Helper()
+	return loadWith(tb, rt, rt.LoadCollection, src, specs...)
+}
+
+// loadUnverified is load without the verifier.
+func loadUnverified(tb testing.TB, rt *core.Runtime, src string, specs ...maps.Spec) *core.Collection {
+	tb.Helper()
+	return loadWith(tb, rt, func(cs *loader.CollectionSpec) (*core.Collection, error) { return core.LoadUnverified(rt, cs) }, src, specs...)
+}
+
+func loadWith(tb testing.TB, rt *core.Runtime, loadFn func(*loader.CollectionSpec) (*core.Collection, error), src string, specs ...maps.Spec) *core.Collection {
+	tb.Helper()
 	insns, err := isa.Assemble(src)
 	if err != nil {
 		tb.Fatal(err)
@@ -42,7 +53,7 @@ func load(tb testing.TB, rt *core.Runtime, src string, specs ...maps.Spec) *core
 		refs = append(refs, name)
 	}
 	cs.Programs["prog"] = &loader.ProgramSpec{Name: "prog", Section: "xdp", Instructions: insns, MapRefs: refs}
-	c, err := rt.LoadCollection(cs)
+	c, err := loadFn(cs)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -105,7 +116,9 @@ func BenchmarkMapHelpers(b *testing.B) {
 	for _, bm := range mapBenchmarks {
 		b.Run(bm.name, func(b *testing.B) {
 			rt := newRuntime(b, core.Options{CPUs: 1})
-			c := load(b, rt, benchLoop(bm.op), bm.spec)
+			// The loops run 65,536 times with branches inside: verifying
+			// them would measure the verifier, not the helpers.
+			c := loadUnverified(b, rt, benchLoop(bm.op), bm.spec)
 			if bm.fill != nil {
 				bm.fill(b, c.Maps["m0"])
 			}

@@ -42,11 +42,11 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown section", "kprobe/sys_open", "mov %r0, 0\nexit", nil,
 			`x.o: section "kprobe/sys_open", program p: no program type handles section "kprobe/sys_open" (known section prefixes: xdp, xdp.frags)`},
 		{"unknown helper", "xdp", "call 999\nexit", nil,
-			`x.o: section "xdp", program p: instruction 0 (./x.c:7: return frob(1);): call to unknown helper 999`},
+			`x.o: section "xdp", program p: the verifier rejected the program: program p: instruction 0 (call 999) at ./x.c:7: return frob(1);: helper 999 is not available to xdp programs`},
 		{"map reference out of range", "xdp", "lddw %r1, map_idx:3\nmov %r0, 0\nexit", nil,
-			`instruction 0 (./x.c:7: return frob(1);): map reference 3 is out of range`},
+			`instruction 0 (lddw %r1, map_idx:3) at ./x.c:7: return frob(1);: map reference 3, but the program uses 0 maps`},
 		{"value of a hash", "xdp", "lddw %r1, map_idx_value:0+0\nmov %r0, 0\nexit",
-			[]maps.Spec{{Type: maps.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, "does not allow direct value access"},
+			[]maps.Spec{{Type: maps.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, "direct access to the value of map a needs a one-entry array, not hash"},
 		{"bad map", "xdp", "mov %r0, 0\nexit",
 			[]maps.Spec{{Type: maps.Array, KeySize: 8, ValueSize: 4, MaxEntries: 1}}, "array maps take 4-byte keys"},
 	} {
@@ -59,10 +59,10 @@ func TestLoadErrors(t *testing.T) {
 
 // TestCheckedHelperArguments: in checked mode a helper given memory the
 // program may not touch stops the program with a message naming the
-// helper; in fast mode the same program is the verifier's business.
+// helper. The verifier refuses such programs, so they load unverified.
 func TestCheckedHelperArguments(t *testing.T) {
 	rt := newRuntime(t, core.Options{CPUs: 1, Checked: true})
-	c := load(t, rt, `
+	c := loadUnverified(t, rt, `
 		lddw %r1, map_idx:0
 		lddw %r2, 0x12345678
 		call 1
@@ -74,7 +74,7 @@ func TestCheckedHelperArguments(t *testing.T) {
 	}
 	// A program writing through a value pointer it got from a lookup is
 	// fine; one byte past the value is not.
-	c = load(t, rt, `
+	c = loadUnverified(t, rt, `
 		stdw [%r10-8], 0
 		lddw %r1, map_idx:0
 		mov %r2, %r10

@@ -12,6 +12,8 @@ import (
 	"github.com/ebpfhost/ebpfhost/internal/interp"
 	"github.com/ebpfhost/ebpfhost/internal/loader"
 	"github.com/ebpfhost/ebpfhost/internal/maps"
+	"github.com/ebpfhost/ebpfhost/internal/progtype"
+	"github.com/ebpfhost/ebpfhost/internal/verifier"
 	"github.com/ebpfhost/ebpfhost/isa"
 )
 
@@ -30,6 +32,8 @@ type Program struct {
 	// grants is the static memory the program addresses directly (global
 	// variables), granted before each checked run.
 	grants []interp.Region
+	// verification is what the verifier measured.
+	verification *verifier.Result
 
 	closeOnce sync.Once
 }
@@ -63,6 +67,7 @@ type Collection struct {
 	File     string
 	Maps     map[string]*Map
 	Programs map[string]*Program
+	frozen   map[string][]byte // values of frozen maps, for the verifier
 }
 
 // Close unloads the collection's programs, then frees its maps.
@@ -83,8 +88,15 @@ func (c *Collection) Close() error {
 // contents, .rodata frozen) and loads its programs: each program's type
 // comes from its section through the registry, its map references are
 // resolved, and it is compiled with the helpers of its type.
-func (rt *Runtime) LoadCollection(spec *loader.CollectionSpec) (_ *Collection, err error) {
-	c := &Collection{File: spec.File, Maps: map[string]*Map{}, Programs: map[string]*Program{}}
+func (rt *Runtime) LoadCollection(spec *loader.CollectionSpec) (*Collection, error) {
+	return rt.loadCollection(spec, true)
+}
+
+// loadCollection is LoadCollection; verify is false only in tests of the
+// runtime's own checks (checked mode, helper argument checks), which need
+// programs the verifier would refuse.
+func (rt *Runtime) loadCollection(spec *loader.CollectionSpec, verify bool) (_ *Collection, err error) {
+	c := &Collection{File: spec.File, Maps: map[string]*Map{}, Programs: map[string]*Program{}, frozen: map[string][]byte{}}
 	defer func() {
 		if err != nil {
 			c.Close()
@@ -99,7 +111,7 @@ func (rt *Runtime) LoadCollection(spec *loader.CollectionSpec) (_ *Collection, e
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p, err := rt.loadProgram(c, spec.Programs[n])
+		p, err := rt.loadProgram(c, spec.Programs[n], verify)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", spec.File, err)
 		}
@@ -167,6 +179,13 @@ func (rt *Runtime) createMaps(c *Collection, spec *loader.CollectionSpec) error 
 		if ms.Frozen {
 			if f, ok := m.m.(maps.Freezer); ok {
 				f.Freeze()
+				// The verifier may treat the frozen value as constants.
+				if m.spec.Type == maps.Array && m.spec.MaxEntries == 1 {
+					value := make([]byte, m.spec.ValueSize)
+					if m.Lookup([]byte{0, 0, 0, 0}, value) == nil {
+						c.frozen[n] = value
+					}
+				}
 			}
 			m.progWritable = false
 		}
@@ -206,7 +225,7 @@ func (c *Collection) fillProgArrays(spec *loader.CollectionSpec) error {
 }
 
 // loadProgram resolves and compiles one program of a collection.
-func (rt *Runtime) loadProgram(c *Collection, ps *loader.ProgramSpec) (*Program, error) {
+func (rt *Runtime) loadProgram(c *Collection, ps *loader.ProgramSpec, verify bool) (*Program, error) {
 	where := fmt.Sprintf("section %q, program %s", ps.Section, ps.Name)
 	info, ok := rt.types.ForSection(ps.Section)
 	if !ok {
@@ -214,6 +233,14 @@ func (rt *Runtime) loadProgram(c *Collection, ps *loader.ProgramSpec) (*Program,
 	}
 	typ := rt.programType(info)
 	p := &Program{rt: rt, name: ps.Name, section: ps.Section, license: ps.License, typ: typ, spec: ps}
+	// Only verified programs run.
+	if verify {
+		res, err := verifier.Verify(verifierProgram(c, ps, info), nil)
+		p.verification = res
+		if err != nil {
+			return nil, fmt.Errorf("%s: the verifier rejected the program: %w", where, err)
+		}
+	}
 	p.insns = append([]isa.Instruction(nil), ps.Instructions...)
 	for i := 0; i < len(p.insns); i++ {
 		ins := &p.insns[i]
@@ -246,6 +273,44 @@ func (rt *Runtime) loadProgram(c *Collection, ps *loader.ProgramSpec) (*Program,
 	rt.addProgram(p)
 	return p, nil
 }
+
+// verifierProgram describes a program and its maps for the verifier.
+func verifierProgram(c *Collection, ps *loader.ProgramSpec, info *progtype.ProgramType) *verifier.Program {
+	vp := &verifier.Program{
+		Name: ps.Name, Section: ps.Section, Insns: ps.Instructions, Type: info,
+		Source: func(pc int) string {
+			if l, ok := ps.SourceLine(pc); ok {
+				return l.String()
+			}
+			return ""
+		},
+	}
+	for _, name := range ps.MapRefs {
+		m, ok := c.Maps[name]
+		if !ok {
+			vp.Maps = append(vp.Maps, verifier.MapInfo{Name: name})
+			continue
+		}
+		mi := mapInfo(&m.spec, !m.progWritable)
+		if ms := c.frozen[name]; ms != nil {
+			mi.Frozen = ms
+		}
+		vp.Maps = append(vp.Maps, mi)
+	}
+	return vp
+}
+
+func mapInfo(s *maps.Spec, readOnly bool) verifier.MapInfo {
+	mi := verifier.MapInfo{Name: s.Name, Type: s.Type, KeySize: s.KeySize, ValueSize: s.ValueSize, MaxEntries: s.MaxEntries, ReadOnly: readOnly}
+	if s.InnerMap != nil {
+		inner := mapInfo(s.InnerMap, s.InnerMap.Flags&maps.FlagRdonlyProg != 0)
+		mi.Inner = &inner
+	}
+	return mi
+}
+
+// Verification returns what verifying the program measured.
+func (p *Program) Verification() *verifier.Result { return p.verification }
 
 // resolveMap turns the map reference of the lddw at slot i into the map's
 // handle, or the address of a global variable for map-value references.

@@ -59,7 +59,9 @@ var generalHelpers = []HelperProto{
 	{HelperMapUpdateElem, "bpf_map_update_elem", RetInteger, []ArgType{ArgPtrToMap, ArgPtrToMapKey, ArgPtrToMapValue, ArgAnything}},
 	{HelperMapDeleteElem, "bpf_map_delete_elem", RetInteger, []ArgType{ArgPtrToMap, ArgPtrToMapKey}},
 	{HelperKtimeGetNs, "bpf_ktime_get_ns", RetInteger, nil},
-	{HelperTracePrintk, "bpf_trace_printk", RetInteger, []ArgType{ArgPtrToReadableMem, ArgConstSize, ArgAnything, ArgAnything, ArgAnything}},
+	// bpf_trace_printk is variadic: up to three more arguments follow, as
+	// many as the format uses, which the verifier cannot tell.
+	{HelperTracePrintk, "bpf_trace_printk", RetInteger, []ArgType{ArgPtrToReadableMem, ArgConstSize}},
 	{HelperGetPrandomU32, "bpf_get_prandom_u32", RetInteger, nil},
 	{HelperGetSmpProcessorID, "bpf_get_smp_processor_id", RetInteger, nil},
 	{HelperTailCall, "bpf_tail_call", RetInteger, []ArgType{ArgPtrToCtx, ArgPtrToMapOfPrograms, ArgAnything}},

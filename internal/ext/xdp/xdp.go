@@ -51,8 +51,8 @@ var Info = &progtype.ProgramType{
 	ID:              6,                                      // BPF_PROG_TYPE_XDP
 	SectionPrefixes: []string{"xdp", "xdp.frags"},
 	Context:         progtype.ContextDescriptor{Size: ctxSize, Data: offData, End: offDataEnd, Meta: offDataMeta, PointerSize: 4},
-	ReturnMin:       Aborted,
-	ReturnMax:       Redirect,
+	// Like Linux, any return value is accepted: the hook treats an unknown
+	// verdict as XDP_ABORTED.
 }
 
 // Type returns the xdp program type for a runtime.
