@@ -21,7 +21,7 @@ import (
 	"io"
 
 	"github.com/ebpfhost/ebpfhost/internal/core"
-	"github.com/ebpfhost/ebpfhost/internal/ext/xdp"
+	"github.com/ebpfhost/ebpfhost/internal/ext/builtin"
 	"github.com/ebpfhost/ebpfhost/internal/loader"
 )
 
@@ -62,9 +62,11 @@ func New(opts *Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rt.RegisterProgramType(xdp.Type()); err != nil {
-		rt.Close()
-		return nil, err
+	for _, t := range builtin.ProgramTypes() {
+		if err := rt.RegisterProgramType(t); err != nil {
+			rt.Close()
+			return nil, err
+		}
 	}
 	return &Runtime{rt: rt}, nil
 }

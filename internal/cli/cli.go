@@ -38,6 +38,7 @@ func init() {
 		{"monitor", "process [--json]", "watch processes start and exit on this machine (placeholder until the process extension lands)", runMonitor},
 		{"asm", "[flags] [FILE]", "assemble eBPF assembler text into bytecode", runAsm},
 		{"disasm", "[flags] FILE", "disassemble bytecode or the programs of an ELF object, with source lines", runDisasm},
+		{"verify", "OBJ [flags]", "verify the programs of an ELF object: prove them safe, or say why not", runVerify},
 		{"prog", "list|run OBJ [flags]", "list the programs of an ELF object, or test-run one (BPF_PROG_TEST_RUN)", runProg},
 		{"run", "[flags] FILE", "run a program (assembler text or bytecode) in the interpreter", runRun},
 		{"conformance", "[flags] FILE|DIR...", "run bpf_conformance test files (.data) and report pass/fail", runConformance},

@@ -18,11 +18,12 @@ Works with the programs of an ELF object compiled with clang -target bpf.
   ebpfhost prog list OBJ            the programs (section, type) and maps
   ebpfhost prog run OBJ [flags]     test-run a program (BPF_PROG_TEST_RUN)
 
-prog run loads the object into a fresh runtime, runs the program against a
+prog run loads the object into a fresh runtime (which verifies every
+program: one the verifier rejects does not run), runs the program against a
 context its type builds from --data and --ctx, and prints r0 and the mean
 time per run; --maps prints the maps afterwards, --trace the
-bpf_trace_printk output. There is no verifier in front of it yet, so
-programs run in checked mode unless --fast is given.`
+bpf_trace_printk output. --checked also bounds-checks every memory access
+at run time.`
 
 func runProg(e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
@@ -91,8 +92,8 @@ func runProgList(e *env, args []string) error {
 }
 
 // loadObject loads an object into a fresh runtime.
-func loadObject(path string, fast bool) (*ebpfhost.Runtime, *ebpfhost.Collection, error) {
-	rt, err := ebpfhost.New(&ebpfhost.Options{Checked: !fast})
+func loadObject(path string, checked bool) (*ebpfhost.Runtime, *ebpfhost.Collection, error) {
+	rt, err := ebpfhost.New(&ebpfhost.Options{Checked: checked})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,7 +113,7 @@ func runProgRun(e *env, args []string) error {
 	dataHex := fs.String("data-hex", "", "data_in as hex `bytes`")
 	ctxFile := fs.String("ctx", "", "read ctx_in from `FILE`")
 	repeat := fs.Int("repeat", 1, "run `N` times and report the mean duration")
-	fast := fs.Bool("fast", false, "run without bounds checks (trusted programs only)")
+	checked := fs.Bool("checked", false, "also bounds-check every memory access at run time")
 	showMaps := fs.Bool("maps", false, "print the maps after the runs")
 	showTrace := fs.Bool("trace", false, "print the bpf_trace_printk output")
 	jsonOut := fs.Bool("json", false, "print JSON")
@@ -145,7 +146,7 @@ func runProgRun(e *env, args []string) error {
 			return err
 		}
 	}
-	rt, coll, err := loadObject(pos[0], *fast)
+	rt, coll, err := loadObject(pos[0], *checked)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func TestProgRun(t *testing.T) {
 			t.Errorf("output lacks %q:\nexit %d\n%s%s", want, code, out, errOut)
 		}
 	}
-	code, js, errOut := run(t, "", "prog", "run", "testdata/count.o", "--program", "count", "--json", "--repeat", "5", "--fast")
+	code, js, errOut := run(t, "", "prog", "run", "testdata/count.o", "--program", "count", "--json", "--repeat", "5", "--checked")
 	var doc struct {
 		R0     uint64 `json:"r0"`
 		Repeat int    `json:"repeat"`

@@ -274,8 +274,23 @@ func (rt *Runtime) loadProgram(c *Collection, ps *loader.ProgramSpec, verify boo
 	return p, nil
 }
 
-// verifierProgram describes a program and its maps for the verifier.
+// verifierProgram describes a loaded program and its maps for the
+// verifier.
 func verifierProgram(c *Collection, ps *loader.ProgramSpec, info *progtype.ProgramType) *verifier.Program {
+	return VerifierProgram(ps, info, func(name string) (verifier.MapInfo, bool) {
+		m, ok := c.Maps[name]
+		if !ok {
+			return verifier.MapInfo{}, false
+		}
+		mi := mapInfo(&m.spec, !m.progWritable)
+		mi.Frozen = c.frozen[name]
+		return mi, true
+	})
+}
+
+// VerifierProgram describes a program for the verifier; maps says what is
+// known of each map the program names.
+func VerifierProgram(ps *loader.ProgramSpec, info *progtype.ProgramType, maps func(name string) (verifier.MapInfo, bool)) *verifier.Program {
 	vp := &verifier.Program{
 		Name: ps.Name, Section: ps.Section, Insns: ps.Instructions, Type: info,
 		Source: func(pc int) string {
@@ -286,18 +301,31 @@ func verifierProgram(c *Collection, ps *loader.ProgramSpec, info *progtype.Progr
 		},
 	}
 	for _, name := range ps.MapRefs {
-		m, ok := c.Maps[name]
+		mi, ok := maps(name)
 		if !ok {
-			vp.Maps = append(vp.Maps, verifier.MapInfo{Name: name})
-			continue
-		}
-		mi := mapInfo(&m.spec, !m.progWritable)
-		if ms := c.frozen[name]; ms != nil {
-			mi.Frozen = ms
+			mi = verifier.MapInfo{Name: name}
 		}
 		vp.Maps = append(vp.Maps, mi)
 	}
 	return vp
+}
+
+// SpecMapInfo is what the verifier knows of a map from an object alone
+// (before anything is created): .rodata is read-only with its contents.
+func SpecMapInfo(spec *loader.CollectionSpec) func(name string) (verifier.MapInfo, bool) {
+	return func(name string) (verifier.MapInfo, bool) {
+		ms, ok := spec.Maps[name]
+		if !ok {
+			return verifier.MapInfo{}, false
+		}
+		s := ms.Spec
+		s.Name = name
+		mi := mapInfo(&s, ms.Frozen || s.Flags&maps.FlagRdonlyProg != 0)
+		if ms.Frozen && s.Type == maps.Array && s.MaxEntries == 1 && len(ms.Contents) == 1 {
+			mi.Frozen = ms.Contents[0].Value
+		}
+		return mi, true
+	}
 }
 
 func mapInfo(s *maps.Spec, readOnly bool) verifier.MapInfo {

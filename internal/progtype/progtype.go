@@ -80,6 +80,10 @@ type HelperProto struct {
 	Name string
 	Ret  RetType
 	Args []ArgType // up to five, r1 first
+	// ChangesPacket helpers may move or resize the packet
+	// (bpf_xdp_adjust_head, bpf_skb_store_bytes, ...): every packet
+	// pointer a program holds is invalid after the call.
+	ChangesPacket bool
 }
 
 // ContextDescriptor describes a program type's context (what r1 points to
@@ -93,6 +97,22 @@ type ContextDescriptor struct {
 	End         int
 	Meta        int
 	PointerSize int
+	// Writable lists the fields programs may store numbers into (tc's
+	// skb->mark, sock_ops' reply); the rest of the context is read-only.
+	Writable []Range
+}
+
+// Range is a byte range of a context.
+type Range struct{ Offset, Size int }
+
+// IsWritable reports whether [off, off+size) lies inside one writable field.
+func (c *ContextDescriptor) IsWritable(off, size int) bool {
+	for _, r := range c.Writable {
+		if off >= r.Offset && off+size <= r.Offset+r.Size {
+			return true
+		}
+	}
+	return false
 }
 
 // ProgramType is one program type.

@@ -214,6 +214,16 @@ func (v *verifier) callHelper(st *state, pc int, ins isa.Instruction, trace *tra
 	for r := isa.R1; r <= isa.R5; r++ {
 		f.regs[r] = reg{origin: 0}
 	}
+	if h.ChangesPacket {
+		// The packet may have moved: every pointer into it is stale.
+		origin := int32(pc)
+		forEachReg(st, func(y *reg) {
+			if y.t == tPacket || y.t == tPacketEnd || y.t == tPacketMeta {
+				*y = reg{origin: origin}
+			}
+		})
+		st.pktRange, st.metaRange = nil, 0
+	}
 	f.regs[isa.R0] = r0
 	return step{pc: pc + 1}, nil
 }

@@ -532,9 +532,6 @@ func (v *verifier) pointerALU(st *state, pc int, ins isa.Instruction, dst, src *
 	if op == isa.ALUSub {
 		return newError(KindBadPointer, pc, "subtracting a variable number from a pointer is not supported; add a bounded offset instead")
 	}
-	if ptr.t == tCtx {
-		return newError(KindBadPointer, pc, "the context may only be accessed at fixed offsets, not at a variable one")
-	}
 	if num.s.umax >= maxVarOff || num.s.smin < 0 && num.s.smax >= 0 && num.s.umax >= maxVarOff {
 		reason := fmt.Sprintf("adding a number without a proven upper bound (%s) to a pointer (%s): check it against a limit first", num.s, ptr.t)
 		return newError(KindUnbounded, pc, reason)

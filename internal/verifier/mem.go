@@ -48,8 +48,8 @@ func (v *verifier) checkMem(st *state, pc int, rn isa.Register, r *reg, off int6
 		if lo < 0 || hi > int64(ctx.Size) {
 			return sp, newError(KindOutOfBounds, pc, fmt.Sprintf("%s of %d bytes at offset %d is outside the %d-byte %s context", kind, size, lo, ctx.Size, v.p.Type.Name)).with(note)
 		}
-		if write {
-			return sp, newError(KindReadOnly, pc, fmt.Sprintf("the %s context is read-only (write of %d bytes at offset %d)", v.p.Type.Name, size, lo)).with(note)
+		if write && !ctx.IsWritable(int(lo), size) {
+			return sp, newError(KindReadOnly, pc, fmt.Sprintf("the %s context is read-only at offset %d (write of %d bytes)", v.p.Type.Name, lo, size)).with(note)
 		}
 		sp.ctxField = lo
 		return sp, nil
