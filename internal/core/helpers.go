@@ -26,8 +26,14 @@ func helperFault(vm *interp.VM, helper, format string, args ...any) uint64 {
 	return 0
 }
 
-// memArg returns n bytes of program memory at addr, or false after failing
-// the program when the program may not access them.
+// MemArg returns n bytes of program memory at addr for a helper, or false
+// after failing the program when the program may not access them.
+// Extensions' helpers use it for their pointer arguments: in checked mode
+// it catches what the verifier should have refused.
+func MemArg(vm *interp.VM, helper string, addr, n uint64, write bool) ([]byte, bool) {
+	return memArg(vm, helper, addr, n, write)
+}
+
 func memArg(vm *interp.VM, helper string, addr, n uint64, write bool) ([]byte, bool) {
 	if n == 0 {
 		return nil, true

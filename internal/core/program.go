@@ -408,6 +408,7 @@ type invocation struct {
 	cpu          *CPU
 	prog         *Program
 	task         *Task
+	hook         any // what the hook passed to Link.Invoke
 	reservations []reservation
 }
 
@@ -416,13 +417,13 @@ type invocation struct {
 func (p *Program) Run(ctx uint64, task *Task, grants ...interp.Region) (uint64, error) {
 	c := p.rt.acquire()
 	defer p.rt.release(c)
-	return p.runOn(c, ctx, task, grants)
+	return p.runOn(c, ctx, task, nil, grants)
 }
 
-func (p *Program) runOn(c *CPU, ctx uint64, task *Task, grants []interp.Region) (uint64, error) {
+func (p *Program) runOn(c *CPU, ctx uint64, task *Task, hook any, grants []interp.Region) (uint64, error) {
 	vm := c.vm
 	inv := &c.inv
-	inv.cpu, inv.prog, inv.task, inv.reservations = c, p, task, inv.reservations[:0]
+	inv.cpu, inv.prog, inv.task, inv.hook, inv.reservations = c, p, task, hook, inv.reservations[:0]
 	vm.Env = inv
 	if p.rt.opts.Checked {
 		for _, g := range p.grants {
@@ -435,6 +436,7 @@ func (p *Program) runOn(c *CPU, ctx uint64, task *Task, grants []interp.Region) 
 	p.rt.epoch.Enter(c.ID)
 	r0, err := vm.Run(p.code, ctx)
 	p.rt.epoch.Exit(c.ID)
+	inv.hook, inv.task = nil, nil
 	if err != nil {
 		return 0, fmt.Errorf("program %s (section %s): %w%s", p.name, p.section, err, p.faultSource(err))
 	}
@@ -499,7 +501,7 @@ func (p *Program) TestRun(opts *TestRunOptions) (*TestRunResult, error) {
 	var r0 uint64
 	start := time.Now()
 	for i := 0; i < repeat; i++ {
-		if r0, err = p.runOn(c, tc.Addr, task, tc.Grants); err != nil {
+		if r0, err = p.runOn(c, tc.Addr, task, tc.Hook, tc.Grants); err != nil {
 			return nil, err
 		}
 	}

@@ -50,6 +50,11 @@ type Runtime struct {
 
 	types    *progtype.Registry
 	typeImpl sync.Map // name -> *ProgramType
+	extMu    sync.Mutex
+	exts     map[string]*Extension
+	linkMu   sync.Mutex
+	links    map[uint32]*Link
+	nextLink uint32
 
 	mu       sync.Mutex
 	maps     atomic.Pointer[[]*Map]     // indexed by map id; 0 unused
@@ -85,6 +90,8 @@ func New(opts Options) (*Runtime, error) {
 		free:  make(chan *CPU, opts.CPUs),
 		types: progtype.NewRegistry(),
 		trace: newTrace(opts.TraceWriter),
+		exts:  map[string]*Extension{},
+		links: map[uint32]*Link{},
 	}
 	rt.maps.Store(&[]*Map{nil})
 	rt.programs.Store(&[]*Program{nil})
@@ -169,15 +176,23 @@ type TestInput struct {
 type TestContext struct {
 	Addr   uint64          // what r1 points to
 	Grants []interp.Region // memory the program may access (checked mode)
+	// Hook is what the type's helpers see as HookData during the runs.
+	Hook any
 	// Finish returns ctx_out and data_out after the runs.
 	Finish func() (ctx, data []byte)
 	// Free releases the context's memory.
 	Free func()
 }
 
-// RegisterProgramType adds a program type. Its helper implementations must
-// cover the helpers its information lists.
+// RegisterProgramType adds a program type with no hooks, as an extension
+// of its own name (for types that are only test-run, such as xdp).
 func (rt *Runtime) RegisterProgramType(t *ProgramType) error {
+	return rt.RegisterExtension(&Extension{Name: t.Name, ProgramTypes: []*ProgramType{t}})
+}
+
+// registerProgramType adds a program type. Its helper implementations must
+// cover the helpers its information lists.
+func (rt *Runtime) registerProgramType(t *ProgramType) error {
 	for _, h := range t.Helpers {
 		if h.ID < progtype.FirstTypeSpecificHelp {
 			return fmt.Errorf("program type %q: helper %s has id %d; type-specific helpers start at %d", t.Name, h.Name, h.ID, progtype.FirstTypeSpecificHelp)

@@ -165,15 +165,104 @@ func (t *ProgramType) Helper(id int32) (HelperProto, bool) {
 	return GeneralHelper(id)
 }
 
-// Registry maps sections to program types. Extensions register their
-// types in it; it is safe for concurrent use.
+// AttachType is a hook programs of one program type attach to (eBPF for
+// Windows' attach type, provided by a hook provider).
+type AttachType struct {
+	Name string
+	// GUID identifies the attach type across platforms; empty when it has
+	// none.
+	GUID string
+	// ProgramType names the program type whose programs attach here.
+	ProgramType string
+	// SectionPrefixes, when set, select this attach type for programs of
+	// those sections; otherwise it is the default for its program type
+	// when it is the only one.
+	SectionPrefixes []string
+}
+
+// Registry maps sections to program types and attach types. Extensions
+// register their types in it; it is safe for concurrent use.
 type Registry struct {
-	mu    sync.RWMutex
-	types map[string]*ProgramType
+	mu      sync.RWMutex
+	types   map[string]*ProgramType
+	attachs map[string]*AttachType
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{types: map[string]*ProgramType{}} }
+func NewRegistry() *Registry {
+	return &Registry{types: map[string]*ProgramType{}, attachs: map[string]*AttachType{}}
+}
+
+// RegisterAttachType adds an attach type. Its name and GUID must be new and
+// its program type registered.
+func (r *Registry) RegisterAttachType(a *AttachType) error {
+	if a.Name == "" || a.ProgramType == "" {
+		return fmt.Errorf("attach type needs a name and a program type")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.types[a.ProgramType]; !ok {
+		return fmt.Errorf("attach type %q: program type %q is not registered", a.Name, a.ProgramType)
+	}
+	for _, o := range r.attachs {
+		switch {
+		case o.Name == a.Name:
+			return fmt.Errorf("attach type %q is already registered", a.Name)
+		case a.GUID != "" && o.GUID == a.GUID:
+			return fmt.Errorf("attach type %q: GUID %s is already used by %q", a.Name, a.GUID, o.Name)
+		}
+	}
+	r.attachs[a.Name] = a
+	return nil
+}
+
+// UnregisterAttachType removes an attach type.
+func (r *Registry) UnregisterAttachType(name string) {
+	r.mu.Lock()
+	delete(r.attachs, name)
+	r.mu.Unlock()
+}
+
+// AttachTypes returns the registered attach types sorted by name.
+func (r *Registry) AttachTypes() []*AttachType {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*AttachType, 0, len(r.attachs))
+	for _, a := range r.attachs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// AttachTypeByName returns a registered attach type.
+func (r *Registry) AttachTypeByName(name string) (*AttachType, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	a, ok := r.attachs[name]
+	return a, ok
+}
+
+// AttachTypeFor returns the attach type a program of type progType from
+// section attaches to by default: the one whose section prefix matches, or
+// else the only attach type of the program type.
+func (r *Registry) AttachTypeFor(progType, section string) (*AttachType, bool) {
+	var only *AttachType
+	n := 0
+	for _, a := range r.AttachTypes() {
+		if a.ProgramType != progType {
+			continue
+		}
+		for _, p := range a.SectionPrefixes {
+			if matchPrefix(p, section) {
+				return a, true
+			}
+		}
+		only = a
+		n++
+	}
+	return only, n == 1
+}
 
 // Register adds a program type. Its name, id and GUID must be new, and none
 // of its section prefixes may be claimed by another type already.
@@ -257,4 +346,43 @@ func (r *Registry) Sections() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// MarshalText writes an argument type by name, so that stored program
+// information stays readable and survives renumbering.
+func (a ArgType) MarshalText() ([]byte, error) {
+	if int(a) >= len(argNames) {
+		return nil, fmt.Errorf("unknown helper argument type %d", uint8(a))
+	}
+	return []byte(argNames[a]), nil
+}
+
+// UnmarshalText reads an argument type by name.
+func (a *ArgType) UnmarshalText(b []byte) error {
+	for i, n := range argNames {
+		if n == string(b) {
+			*a = ArgType(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown helper argument type %q (known: %s)", b, strings.Join(argNames[:], ", "))
+}
+
+// MarshalText writes a return type by name.
+func (r RetType) MarshalText() ([]byte, error) {
+	if int(r) >= len(retNames) {
+		return nil, fmt.Errorf("unknown helper return type %d", uint8(r))
+	}
+	return []byte(retNames[r]), nil
+}
+
+// UnmarshalText reads a return type by name.
+func (r *RetType) UnmarshalText(b []byte) error {
+	for i, n := range retNames {
+		if n == string(b) {
+			*r = RetType(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown helper return type %q (known: %s)", b, strings.Join(retNames[:], ", "))
 }

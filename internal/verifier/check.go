@@ -208,9 +208,8 @@ func (v *verifier) fail(trace *traceNode, e *Error) *Error {
 }
 
 func (v *verifier) describeStep(st *state, pc int) string {
-	ins := v.p.Insns[pc]
 	uses, defs := usesDefs(v.p, pc)
-	text := fmt.Sprintf("%4d: %-32s", pc, ins.String())
+	text := fmt.Sprintf("%4d: %-32s", pc, insnText(v.p, pc))
 	f := st.cur()
 	sep := ""
 	for r := 0; r < 11; r++ {

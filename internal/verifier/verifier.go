@@ -187,9 +187,22 @@ func verify(p *Program, opts *Options, res *Result) *Error {
 func finish(p *Program, e *Error) {
 	e.Program = p.Name
 	if e.PC >= 0 && e.PC < len(p.Insns) {
-		e.Instruction = p.Insns[e.PC].String()
+		e.Instruction = insnText(p, e.PC)
 		if p.Source != nil {
 			e.Source = p.Source(e.PC)
 		}
 	}
+}
+
+// insnText disassembles the instruction at pc, naming the helper a call
+// calls so messages read "call 1 (bpf_map_lookup_elem)".
+func insnText(p *Program, pc int) string {
+	ins := p.Insns[pc]
+	text := ins.String()
+	if ins.IsHelperCall() && p.Type != nil {
+		if h, ok := p.Type.Helper(int32(ins.Imm)); ok && h.Name != "" {
+			text += " (" + h.Name + ")"
+		}
+	}
+	return text
 }
