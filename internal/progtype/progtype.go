@@ -100,6 +100,11 @@ type ContextDescriptor struct {
 	// Writable lists the fields programs may store numbers into (tc's
 	// skb->mark, sock_ops' reply); the rest of the context is read-only.
 	Writable []Range
+	// MaxData, when not 0, is the most bytes the data region [data, end)
+	// ever spans; the runtime must never hand a program more. The
+	// verifier then knows end - data is in [0, MaxData], so a length a
+	// program computes from the two pointers has a proven bound.
+	MaxData uint32
 }
 
 // Range is a byte range of a context.

@@ -136,7 +136,7 @@ func analyze(p *Program) (*cfg, *Error) {
 			if c.second[pc] {
 				continue
 			}
-			return nil, newError(KindUnreachable, pc, "instruction is unreachable: no path from the program's entry leads here (dead code the compiler should have removed, or a jump miscomputed)")
+			return nil, newError(KindUnreachable, pc, "no path from the program's entry leads here (dead code the compiler should have removed, or a jump miscomputed)")
 		}
 	}
 	c.liveness(p)
@@ -183,8 +183,8 @@ func usesDefs(p *Program, pc int) (uses, defs uint16) {
 		return bit(isa.R0), 0
 	case ins.IsHelperCall():
 		n := 5
-		if h, ok := p.helper(int32(ins.Imm)); ok {
-			n = len(h.Args)
+		if h, ok := p.helper(int32(ins.Imm)); ok && h.ID != progtype.HelperTracePrintk {
+			n = len(h.Args) // bpf_trace_printk reads r3-r5 too (variadic)
 		}
 		for i := 1; i <= n; i++ {
 			uses |= 1 << i

@@ -2,6 +2,8 @@ package verifier
 
 import (
 	"fmt"
+	"math"
+	"sort"
 
 	"github.com/ebpfhost/ebpfhost/internal/maps"
 	"github.com/ebpfhost/ebpfhost/isa"
@@ -21,12 +23,24 @@ const (
 	// count only against the total.
 	maxDonePerPC = 64
 	maxStates    = 1 << 16
+	// maxLoopMisses is how many later arrivals an unfinished state is
+	// compared with before it is dropped.
+	maxLoopMisses = 8
+	// maxKeptBytes bounds the memory of the states kept for pruning;
+	// beyond it no more are kept (verification goes on, pruning less).
+	maxKeptBytes = 64 << 20
+	// maxPending bounds the paths waiting to be explored (as Linux's
+	// limit on a sequence of jumps): each holds a state.
+	maxPending = 8192
 )
 
 type stored struct {
 	st    *state
 	depth int
 	done  bool
+	// miss counts the states compared with this unfinished one that it
+	// neither matched nor covered (see prune).
+	miss int
 }
 
 // work is a path waiting to be explored.
@@ -56,6 +70,7 @@ type verifier struct {
 	maxSteps int
 	log      bool
 	kept     int // states kept in explored
+	bytes    int // their memory, roughly
 }
 
 func newVerifier(p *Program, opts *Options, res *Result) *verifier {
@@ -115,7 +130,7 @@ func (v *verifier) explore(w work) *Error {
 	for {
 		v.res.Steps++
 		if v.res.Steps > v.maxSteps {
-			return v.fail(trace, newError(KindTooComplex, pc, fmt.Sprintf("the program is too complex to verify: more than %d instructions processed over all paths (loops whose bound cannot be proven, or too many branches)", v.maxSteps)))
+			return v.fail(trace, newError(KindTooComplex, pc, fmt.Sprintf("more than %d instructions processed over all paths: loops whose bound cannot be proven, or too many branches", v.maxSteps)))
 		}
 		if v.cfg.prune[pc] {
 			pruned, err := v.prune(pc, st, cbReturn)
@@ -129,6 +144,9 @@ func (v *verifier) explore(w work) *Error {
 		}
 		cbReturn = false
 		next, err := v.exec(st, pc, trace)
+		if len(v.pending) > maxPending {
+			return v.fail(trace, newError(KindTooComplex, pc, fmt.Sprintf("more than %d branches wait to be explored", maxPending)))
+		}
 		if v.log {
 			trace = &traceNode{pc: pc, text: v.describeStep(st, pc), parent: trace}
 		}
@@ -162,30 +180,51 @@ func (v *verifier) prune(pc int, st *state, cbReturn bool) (bool, *Error) {
 			continue
 		}
 		if s.st.subsumes(st, live, true) {
-			return false, newError(KindInfiniteLoop, pc, "infinite loop: the program comes back here in exactly the state it was in before, so nothing bounds the loop")
+			return false, newError(KindInfiniteLoop, pc, "this loop never ends: the program comes back here in exactly the state it was in before, so nothing bounds it")
 		}
+		s.miss++
 	}
+	// An unfinished state that several later arrivals did not repeat is
+	// an earlier iteration of a loop that makes progress: comparing each
+	// new iteration with every earlier one would make a long loop cost
+	// the square of its iterations, so it is dropped (as Linux drops
+	// states that keep missing). A loop whose state comes back after more
+	// iterations than that is not recognized as infinite; it still ends
+	// at the budget of processed instructions.
+	kept := list[:0]
 	done := 0
 	for _, s := range list {
-		if s.done {
+		switch {
+		case s.done:
 			done++
+		case s.miss > maxLoopMisses:
+			v.kept--
+			v.bytes -= s.st.size()
+			continue
 		}
+		kept = append(kept, s)
 	}
+	list = kept
 	if done >= maxDonePerPC {
 		// Enough finished states here; drop the oldest.
 		for i, s := range list {
 			if s.done {
 				list = append(list[:i], list[i+1:]...)
 				v.kept--
+				v.bytes -= s.st.size()
 				break
 			}
 		}
 	}
-	if v.kept >= maxStates {
+	v.explored[pc] = list
+	if v.kept >= maxStates || v.bytes+st.size() > maxKeptBytes {
 		return false, nil
 	}
 	v.kept++
-	s := &stored{st: st.clone(), depth: len(v.pending)}
+	v.bytes += st.size()
+	keep := st.clone()
+	keep.forStore(live)
+	s := &stored{st: keep, depth: len(v.pending)}
 	v.explored[pc] = append(list, s)
 	v.undone = append(v.undone, s)
 	v.res.States++
@@ -218,6 +257,18 @@ func (v *verifier) describeStep(st *state, pc int) string {
 			sep = " "
 		}
 	}
+	if ins := v.p.Insns[pc]; ins.IsConditionalJump() && len(st.pktRange) > 0 {
+		// What the path knows of the packet after a check.
+		ids := make([]int, 0, len(st.pktRange))
+		for id := range st.pktRange {
+			ids = append(ids, int(id))
+		}
+		sort.Ints(ids)
+		for _, id := range ids {
+			text += fmt.Sprintf("%spacket(id %d) has %d bytes", sep, id, st.pktRange[uint32(id)])
+			sep = " "
+		}
+	}
 	if v.p.Source != nil {
 		if src := v.p.Source(pc); src != "" {
 			text += "    ; " + src
@@ -233,6 +284,14 @@ type step struct {
 }
 
 var endPath = step{pc: -1}
+
+// traced adds instruction pc, as it left state st, to a path's log.
+func (v *verifier) traced(trace *traceNode, pc int, st *state) *traceNode {
+	if !v.log {
+		return trace
+	}
+	return &traceNode{pc: pc, text: v.describeStep(st, pc), parent: trace}
+}
 
 // push queues another path.
 func (v *verifier) push(pc int, st *state, trace *traceNode, cbReturn bool) {
@@ -263,6 +322,9 @@ func (v *verifier) invalidatedBy(pc int) string {
 		if h, ok := v.p.helper(int32(ins.Imm)); ok {
 			return h.Name
 		}
+	}
+	if ins.IsExit() {
+		return "the return of a function that sets no value (void)"
 	}
 	return "the call"
 }
@@ -324,6 +386,9 @@ func (v *verifier) lddw(st *state, pc int, ins isa.Instruction) *Error {
 		if m.info.Type != maps.Array || m.info.MaxEntries != 1 {
 			return newError(KindBadPointer, pc, fmt.Sprintf("direct access to the value of map %s needs a one-entry array, not %s", m.info.Name, m.info.Type))
 		}
+		if off >= int64(m.info.ValueSize) {
+			return newError(KindOutOfBounds, pc, fmt.Sprintf("offset %d is outside the %d-byte value of map %s", off, m.info.ValueSize, m.info.Name))
+		}
 		f.regs[ins.Dst] = reg{t: tMapValue, m: m, off: off, s: zero64, origin: int32(pc)}
 	case isa.PseudoFunc:
 		t := pc + 1 + int(int32(ins.Imm))
@@ -373,7 +438,11 @@ func (v *verifier) alu(st *state, pc int, ins isa.Instruction) *Error {
 			if src.t != tScalar {
 				return newError(KindBadPointer, pc, fmt.Sprintf("32-bit move of r%d, which is a pointer (%s): the upper half of the address would be lost", ins.Src, src.describe()))
 			}
+			pl := src.pl
 			*dst = scalarReg(zext32(src.s), pc)
+			if pl.ok && pl.shift == 0 && src.s.fits32() && op.Source() == isa.SrcX {
+				dst.pl = pl // the value is unchanged
+			}
 			return nil
 		}
 		if src.t == tScalar && op.Source() == isa.SrcX {
@@ -415,6 +484,7 @@ func (v *verifier) alu(st *state, pc int, ins isa.Instruction) *Error {
 	}
 
 	a, b := dst.s, src.s
+	pl := shiftPktLen(ins, dst)
 	if is32 {
 		a, b = low32(a), low32(b)
 	}
@@ -471,7 +541,28 @@ func (v *verifier) alu(st *state, pc int, ins isa.Instruction) *Error {
 		r = zext32(r)
 	}
 	*dst = scalarReg(r, pc)
+	dst.pl = pl
 	return nil
+}
+
+// shiftPktLen is the packet-length tag of the result of a shift that keeps
+// the value a packet length: x <<= 32 of a length below 2^31, then x s>>=
+// 32 or x >>= 32, as C compilers sign- or zero-extend an int length.
+func shiftPktLen(ins isa.Instruction, dst *reg) pktLen {
+	pl := dst.pl
+	op := ins.Opcode
+	if !pl.ok || op.Class() != isa.ClassALU64 || op.Source() != isa.SrcK || ins.Imm != 32 {
+		return pktLen{}
+	}
+	switch {
+	case op.Op() == isa.ALULsh && pl.shift == 0 && dst.s.umax < 1<<31:
+		pl.shift = 32
+	case (op.Op() == isa.ALUArsh || op.Op() == isa.ALURsh) && pl.shift == 32:
+		pl.shift = 0
+	default:
+		return pktLen{}
+	}
+	return pl
 }
 
 // pointerALU allows what C compiles pointer arithmetic to: pointer plus or
@@ -489,6 +580,10 @@ func (v *verifier) pointerALU(st *state, pc int, ins isa.Instruction, dst, src *
 		return newError(KindBadPointer, pc, fmt.Sprintf("32-bit arithmetic on r%d, which is a pointer (%s)", pr, p.describe())).with(regNote(pr, p))
 	}
 	if op == isa.ALUSub && dst.t.isPointer() && src.t.isPointer() {
+		if dst.t == tPacketEnd && src.t == tPacket {
+			*dst = v.packetLength(st, src, pc)
+			return nil
+		}
 		if samePointerBase(dst, src) {
 			*dst = scalarReg(unknownScalar(), pc)
 			return nil
@@ -546,6 +641,25 @@ func (v *verifier) pointerALU(st *state, pc int, ins isa.Instruction, dst, src *
 	}
 	*dst = ptr
 	return nil
+}
+
+// packetLength is end - p for a packet pointer p: the bytes from p to the
+// end of the packet, tagged as such. It is at least 0 when a check proved
+// p inside the packet, and at most the context's MaxData when it has one.
+func (v *verifier) packetLength(st *state, p *reg, pc int) reg {
+	r := scalarReg(unknownScalar(), pc)
+	rng, checked := st.pktRange[p.id]
+	if p.off >= 0 && rng >= p.off && (checked || p.id == 0) {
+		// The check proved data + var + rng <= end: at least rng - off
+		// bytes follow p.
+		lo, hi := uint64(rng-p.off), uint64(math.MaxInt64)
+		if md := int64(v.p.Type.Context.MaxData); md > 0 {
+			hi = uint64(max(md-p.off, 0))
+		}
+		r.s = rangeScalar(lo, max(lo, hi))
+	}
+	r.pl = pktLen{ok: true, id: p.id, off: p.off}
+	return r
 }
 
 func samePointerBase(a, b *reg) bool {

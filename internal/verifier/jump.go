@@ -51,8 +51,10 @@ func (v *verifier) jump(st *state, pc int, ins isa.Instruction, trace *traceNode
 		takenOK, fallOK = okT, okF
 		apply := func(s *state, x, y scalar) {
 			setScalar(s, ins.Dst, x)
+			learnPktLen(s, ins.Dst)
 			if srcReg {
 				setScalar(s, ins.Src, y)
+				learnPktLen(s, ins.Src)
 			}
 		}
 		if takenOK && fallOK {
@@ -67,7 +69,19 @@ func (v *verifier) jump(st *state, pc int, ins isa.Instruction, trace *traceNode
 	}
 	switch {
 	case takenOK && fallOK:
-		v.push(target, taken, trace, false)
+		if pktKnown(taken) < pktKnown(st) {
+			// Explore first the way that knows less of the packet (the
+			// packet too short for an optional header): the other way
+			// then usually finds it covers it where they join, instead
+			// of the weaker way being explored again after the
+			// stronger one, once for every such check in a row.
+			stronger := new(state)
+			*stronger = *st
+			*st = *taken
+			v.push(pc+1, stronger, v.traced(trace, pc, stronger), false)
+			return step{pc: target}, nil
+		}
+		v.push(target, taken, v.traced(trace, pc, taken), false)
 		return fall, nil
 	case takenOK:
 		return step{pc: target}, nil
@@ -93,6 +107,22 @@ func setScalar(st *state, r isa.Register, s scalar) {
 	})
 }
 
+// learnPktLen records what a check proved about a packet length: when it
+// is at least k > 0, k bytes from the pointer it was measured from are in
+// the packet.
+func learnPktLen(st *state, r isa.Register) {
+	x := &st.cur().regs[r]
+	if x.t != tScalar || !x.pl.ok || x.pl.shift != 0 || x.s.smin <= 0 {
+		return
+	}
+	rng := x.pl.off + min(x.s.smin, 1<<32)
+	if rng <= 0 {
+		return
+	}
+	st.ensurePkt()
+	st.pktRange[x.pl.id] = max(st.pktRange[x.pl.id], rng)
+}
+
 // forEachReg visits every register and spilled register of every frame.
 func forEachReg(st *state, fn func(*reg)) {
 	for _, f := range st.frames {
@@ -101,7 +131,14 @@ func forEachReg(st *state, fn func(*reg)) {
 		}
 		for i := range f.stack {
 			if f.stack[i].kind[0] == slotSpill {
-				fn(&f.stack[i].spill)
+				// Spills are changed in place only when fn changes them
+				// (the slots may be shared with other states).
+				r := f.stack[i].spill
+				fn(&r)
+				if r != f.stack[i].spill {
+					f.own()
+					f.stack[i].spill = r
+				}
 			}
 		}
 	}
@@ -140,18 +177,31 @@ func (v *verifier) pointerJump(st *state, ins isa.Instruction, a, b reg, is32 bo
 		var pk reg
 		var lessThanEnd, orEqual bool // what the chosen way says about pk vs end
 		var known bool
+		var endOff int64 // the "end" is data plus this for data_meta checks
+		// data_meta is checked against data itself or data plus a
+		// constant, never data plus a variable offset.
+		dataEnd := func(x reg) bool { return x.id == 0 && x.s.isConst() && x.s.value() == 0 }
 		switch {
-		case a.t == tPacket && b.t == tPacketEnd, a.t == tPacketMeta && b.t == tPacket:
+		case a.t == tPacket && b.t == tPacketEnd:
 			pk = a
 			lessThanEnd, orEqual, known = cmpFacts(op, taken, false)
-		case a.t == tPacketEnd && b.t == tPacket, a.t == tPacket && b.t == tPacketMeta:
+		case a.t == tPacketMeta && b.t == tPacket && dataEnd(b):
+			pk, endOff = a, b.off
+			lessThanEnd, orEqual, known = cmpFacts(op, taken, false)
+		case a.t == tPacketEnd && b.t == tPacket:
 			pk = b
+			lessThanEnd, orEqual, known = cmpFacts(op, taken, true)
+		case a.t == tPacket && b.t == tPacketMeta && dataEnd(a):
+			pk, endOff = b, a.off
 			lessThanEnd, orEqual, known = cmpFacts(op, taken, true)
 		}
 		if known && out != nil && lessThanEnd {
-			rng := pk.off
+			rng := pk.off - endOff
 			if !orEqual {
 				rng++ // pk < end: the byte at pk is inside too
+			}
+			if rng <= 0 {
+				return true // proves no byte is inside
 			}
 			if pk.t == tPacketMeta {
 				out.metaRange = max(out.metaRange, rng)
@@ -240,4 +290,13 @@ func (st *state) release(ref uint32) bool {
 		}
 	}
 	return false
+}
+
+// pktKnown measures how much a state knows of the packet's length.
+func pktKnown(st *state) int64 {
+	n := st.metaRange
+	for _, r := range st.pktRange {
+		n += r
+	}
+	return n
 }

@@ -82,6 +82,9 @@ func (v *verifier) checkMem(st *state, pc int, rn isa.Register, r *reg, off int6
 	case tPacket, tPacketMeta:
 		rng := st.pktRange[r.id]
 		if r.t == tPacketMeta {
+			if !sp.fixed || r.s.value() != 0 {
+				return sp, newError(KindBadPointer, pc, "the packet metadata may only be accessed at fixed offsets from data_meta").with(note)
+			}
 			rng = st.metaRange
 		}
 		if base < 0 || base+int64(size) > rng {
@@ -92,7 +95,7 @@ func (v *verifier) checkMem(st *state, pc int, rn isa.Register, r *reg, off int6
 			if rng == 0 {
 				reason += ", but nothing checked the packet's length against data_end on this path"
 			} else {
-				reason += fmt.Sprintf(", but only %d bytes from there are known to be inside the packet (compare the pointer with data_end first)", rng)
+				reason += fmt.Sprintf(", but only offsets below %d are known to be inside the packet (compare the pointer with data_end first)", rng)
 			}
 			return sp, newError(KindOutOfBounds, pc, reason).with(note)
 		}
@@ -121,14 +124,27 @@ func (v *verifier) producer(pc int) string {
 	return name
 }
 
-// slotOf returns the slot and byte within it of stack offset o (from r10,
-// negative), growing the frame's slots as needed.
+// slotOf returns, to be written, the slot and byte within it of stack
+// offset o (from r10, negative), growing the frame's slots as needed.
 func slotOf(f *frame, o int64) (*stackSlot, int) {
+	f.own()
 	i := int((-o - 1) / 8)
 	for len(f.stack) <= i {
 		f.stack = append(f.stack, stackSlot{})
 	}
 	return &f.stack[i], int(o + 8*int64(i+1))
+}
+
+var noSlot stackSlot // what a slot the frame never grew to holds
+
+// readSlot returns, only to be read, the slot and byte of offset o.
+func readSlot(f *frame, o int64) (*stackSlot, int) {
+	i := int((-o - 1) / 8)
+	j := int(o + 8*int64(i+1))
+	if i >= len(f.stack) {
+		return &noSlot, j
+	}
+	return &f.stack[i], j
 }
 
 func (v *verifier) load(st *state, pc int, ins isa.Instruction) *Error {
@@ -219,14 +235,14 @@ func (st *state) ensurePkt() {
 func (v *verifier) stackRead(pc int, sp span, size int) (reg, *Error) {
 	f := sp.frame
 	if sp.fixed && size == 8 && sp.lo%8 == 0 {
-		slot, _ := slotOf(f, sp.lo)
+		slot, _ := readSlot(f, sp.lo)
 		if slot.kind[0] == slotSpill {
 			return slot.spill, nil
 		}
 	}
 	allZero := true
 	for o := sp.lo; o < sp.hi; o++ {
-		slot, j := slotOf(f, o)
+		slot, j := readSlot(f, o)
 		switch slot.kind[j] {
 		case slotUninit:
 			return reg{}, newError(KindUninitStack, pc, fmt.Sprintf("reads stack byte r10%+d, which nothing wrote on this path", o))
@@ -235,6 +251,8 @@ func (v *verifier) stackRead(pc int, sp span, size int) (reg, *Error) {
 				return reg{}, newError(KindPointerLeak, pc, fmt.Sprintf("reads part of a pointer (%s) spilled to the stack at r10%+d as a number", slot.spill.t, o-int64(j)))
 			}
 			allZero = false
+		case slotPtrPart:
+			return reg{}, newError(KindPointerLeak, pc, fmt.Sprintf("reads stack byte r10%+d, which may still hold part of a pointer spilled there and then partly overwritten: reading it as a number would leak the address", o))
 		case slotMisc:
 			allZero = false
 		}
@@ -260,24 +278,53 @@ func (v *verifier) stackWrite(pc int, sp span, size int, value *reg) *Error {
 		return newError(KindPointerLeak, pc, fmt.Sprintf("stores a pointer (%s) to the stack with a %d-byte or unaligned store: only whole, aligned 8-byte spills keep it a pointer", value.t, size))
 	}
 	kind := slotMisc
-	if sp.fixed && value.s.isConst() && value.s.value() == 0 {
+	if value.s.isConst() && value.s.value() == 0 {
 		kind = slotZero
 	}
-	for o := sp.lo; o < sp.hi; o++ {
-		slot, j := slotOf(f, o)
-		if slot.kind[j] == slotSpill {
-			// Part of a spilled register is overwritten: the rest of it
-			// is just data now.
-			for k := range slot.kind {
-				if slot.kind[k] == slotSpill {
-					slot.kind[k] = slotMisc
-				}
-			}
-			slot.spill = reg{}
-		}
-		slot.kind[j] = kind
-	}
+	// Every byte in [lo, hi) may be written; only those every offset
+	// writes, [dlo, dhi), certainly are.
+	dlo, dhi := sp.hi-int64(size), sp.lo+int64(size)
+	clobberStack(f, sp.lo, sp.hi, dlo, dhi, kind)
 	return nil
+}
+
+// clobberStack records a write that may touch any byte of [lo, hi) and
+// certainly writes [dlo, dhi) (empty when dlo >= dhi) with data of the
+// given kind (slotMisc or slotZero). A spilled register it may touch is
+// no longer one: what is left of a spilled pointer may only be
+// overwritten, what is left of a number is data. A byte it may or may not
+// write keeps what is certain of both: uninitialized stays uninitialized.
+func clobberStack(f *frame, lo, hi, dlo, dhi int64, kind slotKind) {
+	if lo >= hi {
+		return
+	}
+	for i := int((-lo - 1) / 8); i >= int((-hi)/8) && i >= 0; i-- {
+		if r, _ := readSlot(f, -8*int64(i+1)); r.kind[0] != slotSpill {
+			continue
+		}
+		slot, _ := slotOf(f, -8*int64(i+1))
+		rest := slotMisc
+		if slot.spill.t != tScalar {
+			rest = slotPtrPart
+		}
+		for k := range slot.kind {
+			if slot.kind[k] == slotSpill {
+				slot.kind[k] = rest
+			}
+		}
+		slot.spill = reg{}
+	}
+	for o := lo; o < hi; o++ {
+		slot, j := slotOf(f, o)
+		switch {
+		case o >= dlo && o < dhi:
+			slot.kind[j] = kind
+		case slot.kind[j] == slotUninit, slot.kind[j] == slotPtrPart:
+		case slot.kind[j] == slotZero && kind == slotZero:
+		default:
+			slot.kind[j] = slotMisc
+		}
+	}
 }
 
 func (v *verifier) store(st *state, pc int, ins isa.Instruction) *Error {
@@ -308,7 +355,7 @@ func (v *verifier) store(st *state, pc int, ins isa.Instruction) *Error {
 		return v.stackWrite(pc, sp, size, &value)
 	}
 	if value.t != tScalar {
-		return newError(KindPointerLeak, pc, fmt.Sprintf("stores a pointer (%s) into %s memory, where user space or other programs could read the address", value.t, dst.t)).with(regNote(int(ins.Src), &value))
+		return newError(KindPointerLeak, pc, fmt.Sprintf("stores a pointer (%s) into %s, where user space or other programs could read the address", value.t, regionName(dst.t))).with(regNote(int(ins.Src), &value))
 	}
 	return nil
 }
@@ -351,8 +398,12 @@ func (v *verifier) atomic(st *state, pc int, ins isa.Instruction) *Error {
 	}
 	if dst.t == tStack {
 		// A read-modify-write: the bytes must hold data already.
-		if _, err := v.stackRead(pc, sp, size); err != nil {
+		old, err := v.stackRead(pc, sp, size)
+		if err != nil {
 			return err
+		}
+		if old.t != tScalar {
+			return newError(KindPointerLeak, pc, fmt.Sprintf("atomic operation on a pointer (%s) spilled to the stack: it would turn the address into a number", old.t))
 		}
 		unknown := scalarReg(unknownScalar(), pc)
 		if err := v.stackWrite(pc, sp, size, &unknown); err != nil {
@@ -374,9 +425,17 @@ func (v *verifier) atomic(st *state, pc int, ins isa.Instruction) *Error {
 }
 
 // memArg checks memory a helper reads (write=false) or writes over
-// [r, r+size) for every size in [minSize, maxSize]; the stack bytes a helper
-// writes become initialized.
-func (v *verifier) memArg(st *state, pc int, rn int, r *reg, maxSize int64, write bool, helper string) *Error {
+// [r, r+size) for every size in [minSize, maxSize]; the stack bytes a
+// helper certainly writes (the first minSize) become initialized.
+func (v *verifier) memArg(st *state, pc int, rn int, r *reg, minSize, maxSize int64, write bool, helper string) *Error {
+	return v.memArgPtrs(st, pc, rn, r, minSize, maxSize, write, helper, nil)
+}
+
+// memArgPtrs is memArg for memory a helper reads that may hold pointers:
+// ptrOK says whether the 8 bytes at an offset from the start (a multiple
+// of 8) may be a whole spilled pointer, which the helper follows rather
+// than copies (bpf_snprintf's %s arguments).
+func (v *verifier) memArgPtrs(st *state, pc int, rn int, r *reg, minSize, maxSize int64, write bool, helper string, ptrOK func(off int64) bool) *Error {
 	if maxSize == 0 {
 		return nil
 	}
@@ -392,25 +451,35 @@ func (v *verifier) memArg(st *state, pc int, rn int, r *reg, maxSize int64, writ
 		return nil
 	}
 	if write {
-		for o := sp.lo; o < sp.hi; o++ {
-			slot, j := slotOf(sp.frame, o)
-			if slot.kind[j] == slotSpill {
-				for k := range slot.kind {
-					if slot.kind[k] == slotSpill {
-						slot.kind[k] = slotMisc
-					}
-				}
-				slot.spill = reg{}
-			}
-			slot.kind[j] = slotMisc
-		}
+		start := sp.lo + int64(r.s.umax-r.s.umin) // the highest start
+		clobberStack(sp.frame, sp.lo, sp.hi, start, sp.lo+minSize, slotMisc)
 		return nil
 	}
 	for o := sp.lo; o < sp.hi; o++ {
-		slot, j := slotOf(sp.frame, o)
-		if slot.kind[j] == slotUninit {
+		slot, j := readSlot(sp.frame, o)
+		switch {
+		case slot.kind[j] == slotUninit:
 			return newError(KindUninitStack, pc, fmt.Sprintf("%s reads stack byte r10%+d (through r%d), which nothing wrote on this path", helper, o, rn))
+		case slot.kind[j] == slotSpill && slot.spill.t != tScalar && ptrOK != nil && sp.fixed && (o-sp.lo)%8 == int64(j) && ptrOK(o-sp.lo-int64(j)):
+			// a whole pointer where the helper expects one
+		case slot.kind[j] == slotPtrPart, slot.kind[j] == slotSpill && slot.spill.t != tScalar:
+			return newError(KindPointerLeak, pc, fmt.Sprintf("%s reads stack byte r10%+d (through r%d), which holds (part of) a pointer: the helper would copy the address where it can be read", helper, o, rn))
 		}
 	}
 	return nil
+}
+
+// regionName names the memory a pointer type points to, for messages.
+func regionName(t regType) string {
+	switch t {
+	case tCtx:
+		return "the context"
+	case tMapValue:
+		return "a map value"
+	case tMem:
+		return "a ring buffer reservation"
+	case tPacket, tPacketMeta:
+		return "the packet"
+	}
+	return t.String() + " memory"
 }

@@ -3,6 +3,7 @@ package verifier
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // regType is the kind of value a register holds.
@@ -63,6 +64,22 @@ type reg struct {
 	fn int
 	// origin is the instruction that produced the value, for messages.
 	origin int32
+	// pl, for a scalar, says it is a packet length (see pktLen).
+	pl pktLen
+}
+
+// pktLen tags a scalar computed as end - p, for a packet pointer p of
+// packet id id and fixed offset off: while the tag holds, the scalar is
+// exactly the number of packet bytes from p to the end (or, with shift
+// 32, that number shifted left by 32). A check that proves it at least k
+// proves k bytes from p are in the packet, and p (or a pointer of the
+// same id at a lower offset) may be passed to a helper with it as the
+// size. Only operations that keep the value exactly keep the tag.
+type pktLen struct {
+	ok    bool
+	shift uint8
+	id    uint32
+	off   int64
 }
 
 // mapRef is a map as the verifier sees it.
@@ -116,6 +133,10 @@ const (
 	slotMisc            // some initialized data
 	slotSpill           // part of a spilled register
 	slotZero            // known zero
+	// slotPtrPart is what is left of a spilled pointer after part of it
+	// was overwritten (or may have been): reading it as data would leak
+	// part of an address, so it may only be overwritten.
+	slotPtrPart
 )
 
 // stackSlot is 8 bytes of a frame, which may hold a spilled register.
@@ -139,12 +160,27 @@ type frame struct {
 	// repeats within one run is an infinite loop; across runs it is the
 	// helper calling the callback again, which the helper bounds.
 	activation uint32
+	// shared says stack's slots may also be another frame's: they are
+	// copied before they are written.
+	shared bool
 }
 
+// clone copies a frame; the two share the stack slots until one writes
+// them (see own).
 func (f *frame) clone() *frame {
 	c := *f
-	c.stack = append([]stackSlot(nil), f.stack...)
+	if len(f.stack) > 0 {
+		f.shared, c.shared = true, true
+	}
 	return &c
+}
+
+// own gives the frame its own copy of the stack slots before a write.
+func (f *frame) own() {
+	if f.shared {
+		f.stack = append(make([]stackSlot, 0, len(f.stack)+2), f.stack...)
+		f.shared = false
+	}
 }
 
 // state is the verifier's knowledge at one point of one path.
@@ -261,8 +297,16 @@ func regIn(a, b *reg, exact bool, ids *idmap) bool {
 	case tNotInit:
 		return true
 	case tScalar:
+		if a.pl.ok && (!b.pl.ok || a.pl.shift != b.pl.shift || a.pl.off != b.pl.off || !ids.same(a.pl.id, b.pl.id)) {
+			return false // old may have relied on the packet length
+		}
 		if exact {
-			return a.s == b.s
+			return a.s == b.s && a.pl.ok == b.pl.ok
+		}
+		// Copies linked by an id are narrowed together by a check; old
+		// may have relied on that, so b must be linked the same way.
+		if a.id != 0 && (b.id == 0 || !ids.same(a.id, b.id)) {
+			return false
 		}
 		return a.s.in(b.s)
 	}
@@ -298,8 +342,8 @@ func stackIn(a, b []stackSlot, exact bool, ids *idmap) bool {
 				bk = bs.kind[j]
 			}
 			switch {
-			case ak == slotUninit && !exact:
-				// old never relied on this byte
+			case (ak == slotUninit || ak == slotPtrPart) && !exact:
+				// old never relied on this byte (reading it fails)
 			case ak == bk:
 			case ak == slotMisc && !exact && (bk == slotZero || bk == slotSpill && bs.spill.t == tScalar):
 				// old only knew it was initialized data; a spilled
@@ -337,4 +381,40 @@ func sameActivation(a, b *state) bool {
 		}
 	}
 	return true
+}
+
+// forStore prepares a copy of a state to be kept for pruning: registers
+// not live at pc (in the current frame) are dropped, and scalar ids that
+// link nothing (no other live register or spill has them) are cleared,
+// so that states differing only there still cover each other.
+func (st *state) forStore(live uint16) {
+	top := st.cur()
+	for r := range top.regs {
+		if live&(1<<r) == 0 {
+			top.regs[r] = reg{}
+		}
+	}
+	count := map[uint32]int{}
+	forEachReg(st, func(y *reg) {
+		if y.t == tScalar && y.id != 0 {
+			count[y.id]++
+		}
+	})
+	forEachReg(st, func(y *reg) {
+		if y.t == tScalar && y.id != 0 && count[y.id] < 2 {
+			y.id = 0
+		}
+	})
+}
+
+// size is roughly the memory a state holds, in bytes.
+func (st *state) size() int {
+	n := int(unsafe.Sizeof(*st)) + len(st.refs)*int(unsafe.Sizeof(refInfo{})) + len(st.pktRange)*16
+	for _, f := range st.frames {
+		n += int(unsafe.Sizeof(*f)) + len(f.stack)*int(unsafe.Sizeof(stackSlot{}))
+		for _, s := range f.snapshot {
+			n += len(s) * int(unsafe.Sizeof(stackSlot{}))
+		}
+	}
+	return n
 }

@@ -168,14 +168,17 @@ func verifyLogged(p *Program, opts *Options) *Error {
 	o := *opts
 	o.Log = true
 	var r Result
-	v := newVerifier(p, &o, &r)
-	return v.run()
+	return verify(p, &o, &r)
 }
 
 func verify(p *Program, opts *Options, res *Result) *Error {
 	if err := isa.Validate(p.Insns); err != nil {
 		if ie, ok := err.(*isa.Error); ok {
-			return newError(KindUnsupported, ie.Index, ie.Reason)
+			kind := KindUnsupported
+			if strings.Contains(ie.Reason, " target ") {
+				kind = KindBadJump // outside the program, or into an lddw
+			}
+			return newError(kind, ie.Index, ie.Reason)
 		}
 		return newError(KindUnsupported, 0, err.Error())
 	}
