@@ -45,7 +45,8 @@ type Options struct {
 // Runtime is an execution context: virtual CPUs, the program types of the
 // registered extensions, and the maps and programs loaded into it.
 type Runtime struct {
-	rt *core.Runtime
+	rt   *core.Runtime
+	exts *builtin.Set
 }
 
 // New creates a runtime with the built-in program types.
@@ -62,13 +63,12 @@ func New(opts *Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range builtin.ProgramTypes() {
-		if err := rt.RegisterProgramType(t); err != nil {
-			rt.Close()
-			return nil, err
-		}
+	exts := builtin.New()
+	if err := exts.Register(rt); err != nil {
+		rt.Close()
+		return nil, err
 	}
-	return &Runtime{rt: rt}, nil
+	return &Runtime{rt: rt, exts: exts}, nil
 }
 
 // Close unloads everything and releases the virtual CPUs.

@@ -16,7 +16,7 @@ import (
 )
 
 // The examples, each a C source and the object built from it.
-var examples = []string{"xdp_pass", "xdp_stats", "maps_tour", "helpers_tour"}
+var examples = []string{"xdp_pass", "xdp_stats", "maps_tour", "helpers_tour", "process_monitor", "process_deny"}
 
 // TestObjectsUpToDate rebuilds each committed object from its source with
 // the command in doc.go and fails if it differs.

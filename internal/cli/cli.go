@@ -6,6 +6,7 @@ package cli
 //go:generate sh -c "cd testdata && clang -O2 -g -target bpf -fdebug-compilation-dir=. -c disasm.c -o disasm.o && clang -O2 -g -target bpf -fdebug-compilation-dir=. -c count.c -o count.o"
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,9 @@ var Version = "0.1.0-dev"
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// ctx ends long-running commands (monitors) besides Ctrl-C; tests
+	// cancel it.
+	ctx context.Context
 }
 
 type command struct {
@@ -35,10 +39,11 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"monitor", "process [--json]", "watch processes start and exit on this machine (placeholder until the process extension lands)", runMonitor},
+		{"monitor", "process [flags]", "watch every process start and exit on this machine through an eBPF program; refuse some", runMonitor},
 		{"asm", "[flags] [FILE]", "assemble eBPF assembler text into bytecode", runAsm},
 		{"disasm", "[flags] FILE", "disassemble bytecode or the programs of an ELF object, with source lines", runDisasm},
 		{"verify", "OBJ [flags]", "verify the programs of an ELF object: prove them safe, or say why not", runVerify},
+		{"store", "export|list|clear [flags]", "export, list or clear the program-information store (program types for verifying elsewhere)", runStore},
 		{"prog", "list|run OBJ [flags]", "list the programs of an ELF object, or test-run one (BPF_PROG_TEST_RUN)", runProg},
 		{"run", "[flags] FILE", "run a program (assembler text or bytecode) in the interpreter", runRun},
 		{"conformance", "[flags] FILE|DIR...", "run bpf_conformance test files (.data) and report pass/fail", runConformance},
@@ -78,7 +83,11 @@ func (x *exitError) Error() string { return fmt.Sprintf("exit status %d", x.code
 // Main runs the command line in args (without the program name) and returns
 // the process exit status: 0 success, 1 failure, 2 usage error.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	return mainContext(context.Background(), args, stdin, stdout, stderr)
+}
+
+func mainContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, ctx: ctx}
 	if len(args) == 0 {
 		printUsage(stderr)
 		return 2
@@ -167,8 +176,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, err
+				return nil, err // flag has printed the usage
 			}
 			return nil, usagef("%v", err)
 		}

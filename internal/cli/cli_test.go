@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ebpfhost/ebpfhost/internal/clangtest"
 )
@@ -20,6 +22,16 @@ func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Main(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// runTimeout is run for a long-running command, stopped after d.
+func runTimeout(t *testing.T, stdin string, d time.Duration, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code := mainContext(ctx, args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -336,12 +348,38 @@ func TestPluginProcess(t *testing.T) {
 	}
 }
 
-func TestMonitorPlaceholder(t *testing.T) {
-	code, _, errOut := run(t, "", "monitor", "process")
-	if code != 1 || !strings.Contains(errOut, "not available yet") {
-		t.Errorf("exit %d: %s", code, errOut)
+// TestMonitorSimulated replays events through the embedded monitor
+// program with the simulated source; the live sources are tested in
+// internal/tools/procmon.
+func TestMonitorSimulated(t *testing.T) {
+	events := `{"op":"create","pid":42,"ppid":1,"uid":1000,"image":"/usr/bin/true","argv":["true","--x"],"created":"2026-11-21T10:00:00Z"}
+{"op":"exit","pid":42,"ppid":1,"uid":1000,"image":"/usr/bin/true","created":"2026-11-21T10:00:00Z","exited":"2026-11-21T10:00:01.5Z","exit_code":45}
+`
+	code, out, errOut := runTimeout(t, events, 300*time.Millisecond, "monitor", "process", "--source", "simulated", "--events", "-", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if code, _, _ := run(t, "", "monitor", "files"); code != 2 {
-		t.Errorf("monitor files: exit %d", code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"op":"create","pid":42,"ppid":1`) || !strings.Contains(lines[0], `"command_line":"true --x"`) ||
+		!strings.Contains(lines[1], `"op":"exit"`) || !strings.Contains(lines[1], `"exit_code":45`) {
+		t.Fatalf("output:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"monitor", "files"}, "monitor takes what to monitor"},
+		{[]string{"monitor", "process", "--source", "nosuch"}, `unknown event source "nosuch"`},
+		{[]string{"monitor", "process", "--source", "tracepoint", "--deny", "/tmp"}, "cannot refuse execs"},
+		{[]string{"monitor", "process", "--events", "x"}, "--events is for --source simulated"},
+		{[]string{"monitor", "process", "--errno", "0"}, "--errno must be 1 to 4095"},
+	} {
+		if code, _, errOut := run(t, "", tc.args...); code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %q; want an error containing %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	bad := "{\"op\":\"spawn\"}\n"
+	if code, _, errOut := runTimeout(t, bad, time.Second, "monitor", "process", "--source", "simulated", "--events", "-"); code != 1 || !strings.Contains(errOut, "line 1") {
+		t.Errorf("malformed events: exit %d, %s", code, errOut)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ebpfhost/ebpfhost/internal/loader"
 	"github.com/ebpfhost/ebpfhost/internal/progtype"
 	"github.com/ebpfhost/ebpfhost/internal/progtype/linux"
+	"github.com/ebpfhost/ebpfhost/internal/store"
 	"github.com/ebpfhost/ebpfhost/internal/verifier"
 )
 
@@ -30,13 +31,25 @@ registers it used.
 --platform ebpfhost (the default) checks against the program types
 ebpfhost runs; --platform linux against Linux's program types (xdp, socket
 filters, tc, cgroup_skb, sockops, kprobes, tracepoints, raw tracepoints,
-perf events) and their helpers, chosen from section names as libbpf does.`
+perf events) and their helpers, chosen from section names as libbpf does.
+
+With --platform ebpfhost, the program types of the program-information
+store are added to the built-in ones (see 'ebpfhost store --help'): those
+of --store DIR, or else of $EBPFHOST_STORE or /var/lib/ebpfhost/store when
+it exists. So an object for an extension this binary does not host verifies
+once that extension's host has run 'ebpfhost store export'. A built-in type
+wins over a stored type of the same name (the store may be older than this
+binary; a warning says when the two differ), and a stored type whose id,
+GUID or section prefix a built-in type already has is left out with a
+warning. Problems with the default store are warnings; with --store they
+are errors.`
 
 // verifyReport is one program's outcome, also the JSON output.
 type verifyReport struct {
 	Name         string       `json:"name"`
 	Section      string       `json:"section"`
 	Type         string       `json:"type,omitempty"`
+	Stored       string       `json:"stored,omitempty"` // the store file of the type, when it came from the store
 	Verified     bool         `json:"verified"`
 	Instructions int          `json:"instructions"`
 	Steps        int          `json:"steps"`
@@ -62,6 +75,8 @@ func runVerify(e *env, args []string) error {
 	jsonOut := fs.Bool("json", false, "print JSON")
 	log := fs.Bool("log", false, "print the failing path, instruction by instruction")
 	platform := fs.String("platform", "ebpfhost", "program types to check against: ebpfhost or linux")
+	storeDir := fs.String("store", "", "add the program types stored in `DIR` (default $EBPFHOST_STORE or /var/lib/ebpfhost/store, when it exists)")
+	noStore := fs.Bool("no-store", false, "use the built-in program types only, not the store")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -70,11 +85,24 @@ func runVerify(e *env, args []string) error {
 		return usagef("verify takes one object file")
 	}
 	var reg *progtype.Registry
+	var stored map[string]store.Entry
+	var storeRead string
 	switch *platform {
 	case "ebpfhost":
 		reg = builtin.Registry()
+		if *noStore && *storeDir != "" {
+			return usagef("--store and --no-store contradict each other")
+		}
+		if !*noStore {
+			if stored, storeRead, err = storeForVerify(e, reg, *storeDir); err != nil {
+				return err
+			}
+		}
 	case "linux":
 		reg = linux.Registry()
+		if *storeDir != "" {
+			return usagef("--store applies to --platform ebpfhost (the store holds ebpfhost extensions' program types)")
+		}
 	default:
 		return usagef("unknown platform %q (ebpfhost or linux)", *platform)
 	}
@@ -105,13 +133,20 @@ func runVerify(e *env, args []string) error {
 		r := verifyReport{Name: n, Section: ps.Section, Instructions: len(ps.Instructions)}
 		info, ok := reg.ForSection(ps.Section)
 		if !ok {
+			hint := ""
+			if *platform == "ebpfhost" {
+				hint = "; for an extension this binary does not host, run 'ebpfhost store export' on its host and pass that store with --store DIR"
+			}
 			r.Error = &verifyError{Kind: "unknown section", Instruction: -1,
-				Reason: fmt.Sprintf("no %s program type handles section %q (known section prefixes: %s)", *platform, ps.Section, strings.Join(reg.Sections(), ", "))}
+				Reason: fmt.Sprintf("no %s program type handles section %q (known section prefixes: %s)%s", *platform, ps.Section, strings.Join(reg.Sections(), ", "), hint)}
 			failed = true
 			reports = append(reports, r)
 			continue
 		}
 		r.Type = info.Name
+		if st, ok := stored[info.Name]; ok && st.ProgramType == info {
+			r.Stored = st.File
+		}
 		res, err := verifier.Verify(core.VerifierProgram(ps, info, core.SpecMapInfo(spec)), &verifier.Options{Log: *log})
 		r.Steps, r.States = res.Steps, res.States
 		r.Milliseconds = float64(res.Duration.Microseconds()) / 1000
@@ -132,7 +167,11 @@ func runVerify(e *env, args []string) error {
 	if *jsonOut {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"file": pos[0], "platform": *platform, "programs": reports}); err != nil {
+		doc := map[string]any{"file": pos[0], "platform": *platform, "programs": reports}
+		if storeRead != "" {
+			doc["store"] = storeRead
+		}
+		if err := enc.Encode(doc); err != nil {
 			return err
 		}
 	} else {
@@ -150,6 +189,9 @@ func printVerify(e *env, file string, reports []verifyReport) {
 		typ := r.Type
 		if typ == "" {
 			typ = "?"
+		}
+		if r.Stored != "" {
+			typ += " from the store"
 		}
 		if r.Verified {
 			fmt.Fprintf(e.stdout, "  %s (section %s, type %s): verified: %d instructions, %d states, %d steps, %.3f ms\n",

@@ -70,7 +70,7 @@ func (rt *Runtime) NewMap(spec *maps.Spec) (*Map, error) {
 		progWritable: spec.Flags&maps.FlagRdonlyProg == 0,
 		lookupGrants: spec.Type != maps.ArrayOfMaps && spec.Type != maps.HashOfMaps,
 	}
-	if a, ok := m.(maps.Arrayer); ok {
+	if a, ok := m.(maps.Arrayer); ok && spec.KeySize == 4 {
 		cm.array = a.Layout()
 	}
 	rt.addMap(cm)

@@ -27,7 +27,7 @@ type arrayMap struct {
 }
 
 func checkArraySpec(spec *Spec) error {
-	if spec.KeySize != 4 {
+	if spec.KeySize != 4 && !(spec.KeySize == 8 && spec.Type != ProgArray && spec.Type != ArrayOfMaps) {
 		return fmtErr("array maps take 4-byte keys (the index), not %d bytes", spec.KeySize)
 	}
 	if spec.ValueSize == 0 {
@@ -68,7 +68,7 @@ func (a *arrayMap) addr(idx uint32, cpu int) uint64 {
 }
 
 func (a *arrayMap) Lookup(key []byte, cpu int) uint64 {
-	idx := binary.LittleEndian.Uint32(key)
+	idx := arrayIndex(key)
 	if idx >= a.spec.MaxEntries {
 		return 0
 	}
@@ -97,17 +97,24 @@ func (a *arrayMap) index(key []byte, flags uint64) (uint32, error) {
 	if flags == UpdateNoExist {
 		return 0, EEXIST // every index exists
 	}
-	idx := binary.LittleEndian.Uint32(key)
+	idx := arrayIndex(key)
 	if idx >= a.spec.MaxEntries {
 		return 0, E2BIG
 	}
 	return idx, nil
 }
 
+// arrayIndex reads an array key: a 4-byte index or, as eBPF for Windows
+// accepts, a longer key of which only the first 4 bytes are the index
+// (ntosebpfext's process_monitor.c declares a uint64_t key and looks index
+// 0 up through a uint32_t variable, so the other bytes are whatever the
+// stack holds).
+func arrayIndex(key []byte) uint32 { return binary.LittleEndian.Uint32(key) }
+
 func (a *arrayMap) Delete([]byte) error { return EINVAL }
 
 func (a *arrayMap) LookupUser(key, value []byte) error {
-	idx := binary.LittleEndian.Uint32(key)
+	idx := arrayIndex(key)
 	if idx >= a.spec.MaxEntries {
 		return ENOENT
 	}
@@ -150,13 +157,14 @@ func (a *arrayMap) NextKey(key, next []byte) error {
 func arrayNextKey(max uint32, key, next []byte) error {
 	n := uint32(0)
 	if key != nil {
-		if idx := binary.LittleEndian.Uint32(key); idx < max {
+		if idx := arrayIndex(key); idx < max {
 			n = idx + 1
 		}
 	}
 	if n >= max {
 		return ENOENT
 	}
+	clear(next)
 	binary.LittleEndian.PutUint32(next, n)
 	return nil
 }

@@ -58,6 +58,30 @@ func TestArray(t *testing.T) {
 	}
 }
 
+// TestArrayEightByteKeys: as in eBPF for Windows, an array may be keyed
+// by a uint64_t of which the first 4 bytes are the index (ntosebpfext's
+// process_monitor.c declares one).
+func TestArrayEightByteKeys(t *testing.T) {
+	m, err := New(&Spec{Name: "a8", Type: PerCPUArray, KeySize: 8, ValueSize: 4, MaxEntries: 2}, testEnv(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	key := func(lo, hi uint32) []byte {
+		return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, lo), hi)
+	}
+	if m.Lookup(key(1, 0), 0) == 0 || m.Lookup(key(2, 0), 0) != 0 {
+		t.Error("index 1 must exist and 2 must not")
+	}
+	if m.Lookup(key(1, 0xdead), 0) != m.Lookup(key(1, 0), 0) {
+		t.Error("the high half of the key changed the index")
+	}
+	next := []byte{9, 9, 9, 9, 9, 9, 9, 9}
+	if err := m.NextKey(key(0, 0), next); err != nil || string(next) != string(key(1, 0)) {
+		t.Errorf("next key after 0: % x, %v", next, err)
+	}
+}
+
 func TestPerCPUArray(t *testing.T) {
 	m, err := New(&Spec{Name: "p", Type: PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, testEnv(3))
 	if err != nil {
@@ -86,7 +110,8 @@ func TestPerCPUArray(t *testing.T) {
 func TestSpecErrors(t *testing.T) {
 	env := testEnv(1)
 	for _, s := range []*Spec{
-		{Name: "k", Type: Array, KeySize: 8, ValueSize: 4, MaxEntries: 1},
+		{Name: "k", Type: Array, KeySize: 2, ValueSize: 4, MaxEntries: 1},
+		{Name: "k8", Type: ProgArray, KeySize: 8, ValueSize: 4, MaxEntries: 1},
 		{Name: "z", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 0},
 		{Name: "t", Type: 99, KeySize: 4, ValueSize: 4, MaxEntries: 1},
 		{Name: "u", Type: 7, KeySize: 4, ValueSize: 4, MaxEntries: 1},

@@ -11,6 +11,7 @@ package process
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -22,6 +23,22 @@ const (
 	Create Op = 0 // a program image started (execve succeeded or, for sources that can deny, is about to)
 	Exit   Op = 1 // the process ended
 )
+
+// MarshalText writes "create" or "exit".
+func (o Op) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads "create" or "exit".
+func (o *Op) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "create":
+		*o = Create
+	case "exit":
+		*o = Exit
+	default:
+		return fmt.Errorf("unknown process operation %q (create or exit)", b)
+	}
+	return nil
+}
 
 func (o Op) String() string {
 	switch o {
@@ -36,28 +53,29 @@ func (o Op) String() string {
 // Event is one process lifecycle event. Fields a source cannot see are
 // zero; Source.Caps says which ones it fills.
 type Event struct {
-	Op  Op
-	PID uint32 // the process (thread group id)
+	Op  Op     `json:"op"`
+	PID uint32 `json:"pid"` // the process (thread group id)
 	// PPID is the parent process.
-	PPID uint32
+	PPID uint32 `json:"ppid"`
 	// CreatorPID and CreatorTID are the process and thread that made this
 	// process: the thread that forked it (a process that execs keeps the
 	// pid its creator gave it).
-	CreatorPID, CreatorTID uint32
-	UID                    uint32 // real user id
+	CreatorPID uint32 `json:"creator_pid,omitempty"`
+	CreatorTID uint32 `json:"creator_tid,omitempty"`
+	UID        uint32 `json:"uid"` // real user id
 	// Image is the absolute path of the executable.
-	Image string
+	Image string `json:"image,omitempty"`
 	// Argv is the command line, argument by argument; nil when the source
 	// cannot see it.
-	Argv []string
+	Argv []string `json:"argv,omitempty"`
 	// Created is when the process's current image started (the exec).
-	Created time.Time
+	Created time.Time `json:"created,omitzero"`
 	// Exited and ExitCode describe an Exit: the exit status as a shell
 	// reports it (the code passed to exit, or 128+signal when a signal
 	// killed the process), and Signal is that signal or 0.
-	Exited   time.Time
-	ExitCode uint32
-	Signal   uint32
+	Exited   time.Time `json:"exited,omitzero"`
+	ExitCode uint32    `json:"exit_code,omitempty"`
+	Signal   uint32    `json:"signal,omitempty"`
 }
 
 // Verdict is a Handler's answer to a Create a source can still refuse.
