@@ -169,16 +169,10 @@ func rawInstructions(code []byte) []isa.Instruction {
 }
 
 // knownFailures recognizes, by the runtime's message, failures that are
-// no violation: the runtime fails a program whose bpf_trace_printk or
-// bpf_snprintf format it cannot parse, and the verifier can check the
-// format only when it knows it (in .rodata, or stored on the stack as
-// constants). Everything else a verified program does wrong is a
-// verifier bug.
-var knownFailures = []struct{ message, issue string }{
-	{"helper bpf_trace_printk: format ends inside a conversion", "a format only known at run time"},
-	{"helper bpf_trace_printk: unsupported conversion", "a format only known at run time"},
-	{"helper bpf_trace_printk: format \"", "a format only known at run time"},
-}
+// no violation (none today: a bad bpf_trace_printk format now makes the
+// helper return -EINVAL, as on Linux, instead of failing the program).
+// Everything a verified program does wrong is a verifier bug.
+var knownFailures = []struct{ message, issue string }{}
 
 // knownFailure returns the known issue that explains every failure, or "".
 func knownFailure(fails []string) string {

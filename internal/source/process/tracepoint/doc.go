@@ -61,6 +61,16 @@
 // while running, Image and Created; processes that only forked (no exec)
 // have no Image.
 //
+// # How the object is built
+//
+// bpf/process.o is built by the go:generate line in tracepoint.go (plain
+// clang, the same flags as every other committed object, so that
+// internal/clangtest checks it like the rest) and embedded with go:embed.
+// It is loaded through cilium/ebpf's CollectionSpec rather than bpf2go's
+// generated loader: the source edits the spec before loading (the ring
+// buffer's size), and the generated bindings would be the few lines of the
+// objects struct in tracepoint.go.
+//
 // Records that do not fit in the ring buffer are counted in the kernel and
 // reported by Dropped. The handler runs on the goroutine reading the ring
 // buffer, so a slow handler leads to drops rather than to memory growth.
