@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/ebpfhost/ebpfhost/internal/core"
+	"github.com/ebpfhost/ebpfhost/internal/ext/file"
 	"github.com/ebpfhost/ebpfhost/internal/ext/process"
 	"github.com/ebpfhost/ebpfhost/internal/ext/xdp"
 	"github.com/ebpfhost/ebpfhost/internal/progtype"
@@ -17,6 +18,7 @@ import (
 type Set struct {
 	XDP     *core.Extension
 	Process *process.Extension
+	File    *file.Extension
 }
 
 // New returns a fresh set of the built-in extensions.
@@ -24,12 +26,13 @@ func New() *Set {
 	return &Set{
 		XDP:     &core.Extension{Name: "xdp", ProgramTypes: []*core.ProgramType{xdp.Type()}},
 		Process: process.New(),
+		File:    file.New(),
 	}
 }
 
 // Extensions returns the set's extensions in registration order.
 func (s *Set) Extensions() []*core.Extension {
-	return []*core.Extension{s.XDP, s.Process.Core()}
+	return []*core.Extension{s.XDP, s.Process.Core(), s.File.Core()}
 }
 
 // Register registers every extension of the set in rt; on error none stays

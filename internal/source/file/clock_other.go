@@ -1,0 +1,5 @@
+//go:build !linux
+
+package file
+
+func monotonic() int64 { return monotonicGo() }
