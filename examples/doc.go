@@ -12,6 +12,13 @@
 //     (embedded: ebpfhost monitor process runs it)
 //   - process_deny.c: refuses execs by image path or directory
 //     (ebpfhost monitor process --deny)
+//   - file_access.c: a ring buffer record per file operation of a given
+//     executable (embedded: ebpfhost monitor files)
+//   - file_iolatency.c: pre/post correlation into a log2 latency histogram
+//     per operation (ebpfhost iolatency)
+//   - file_redirect.c: rewrites path prefixes on open (ebpfhost redirect)
+//   - file_deny_write.c: refuses every change under a path prefix
+//     (ebpfhost deny-write)
 //
 // See README.md for how to build and run them. The objects are rebuilt with
 // go generate; the tests fail if one is out of date with its source (when
@@ -24,3 +31,7 @@ package examples
 //go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c helpers_tour.c -o helpers_tour.o
 //go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c process_monitor.c -o process_monitor.o
 //go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c process_deny.c -o process_deny.o
+//go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c file_access.c -o file_access.o
+//go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c file_iolatency.c -o file_iolatency.o
+//go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c file_redirect.c -o file_redirect.o
+//go:generate clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../include -c file_deny_write.c -o file_deny_write.o

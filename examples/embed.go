@@ -13,3 +13,25 @@ var ProcessMonitor []byte
 //
 //go:embed process_deny.o
 var ProcessDeny []byte
+
+// FileAccess is file_access.o, the program `ebpfhost monitor files` runs.
+//
+//go:embed file_access.o
+var FileAccess []byte
+
+// FileIOLatency is file_iolatency.o, the programs `ebpfhost iolatency`
+// runs.
+//
+//go:embed file_iolatency.o
+var FileIOLatency []byte
+
+// FileRedirect is file_redirect.o, the program `ebpfhost redirect` runs.
+//
+//go:embed file_redirect.o
+var FileRedirect []byte
+
+// FileDenyWrite is file_deny_write.o, the program `ebpfhost deny-write`
+// runs.
+//
+//go:embed file_deny_write.o
+var FileDenyWrite []byte

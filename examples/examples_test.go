@@ -16,7 +16,8 @@ import (
 )
 
 // The examples, each a C source and the object built from it.
-var examples = []string{"xdp_pass", "xdp_stats", "maps_tour", "helpers_tour", "process_monitor", "process_deny"}
+var examples = []string{"xdp_pass", "xdp_stats", "maps_tour", "helpers_tour", "process_monitor", "process_deny",
+	"file_access", "file_iolatency", "file_redirect", "file_deny_write"}
 
 // TestObjectsUpToDate rebuilds each committed object from its source with
 // the command in doc.go and fails if it differs.

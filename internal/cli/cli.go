@@ -39,7 +39,10 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"monitor", "process [flags]", "watch every process start and exit on this machine through an eBPF program; refuse some", runMonitor},
+		{"monitor", "process|files [flags]", "watch every process start and exit, or file operations, through eBPF programs; refuse some", runMonitor},
+		{"iolatency", "[flags]", "histograms of file operation latency, per operation, measured by eBPF programs", runIOLatency},
+		{"redirect", "--from A --to B [flags]", "redirect opens of a file or directory to another through an eBPF program", runRedirect},
+		{"deny-write", "PREFIX [flags]", "make a directory or file read-only through an eBPF program", runDenyWrite},
 		{"asm", "[flags] [FILE]", "assemble eBPF assembler text into bytecode", runAsm},
 		{"disasm", "[flags] FILE", "disassemble bytecode or the programs of an ELF object, with source lines", runDisasm},
 		{"verify", "OBJ [flags]", "verify the programs of an ELF object: prove them safe, or say why not", runVerify},

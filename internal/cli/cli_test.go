@@ -368,7 +368,7 @@ func TestMonitorSimulated(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"monitor", "files"}, "monitor takes what to monitor"},
+		{[]string{"monitor", "frob"}, "monitor takes what to monitor"},
 		{[]string{"monitor", "process", "--source", "nosuch"}, `unknown event source "nosuch"`},
 		{[]string{"monitor", "process", "--source", "tracepoint", "--deny", "/tmp"}, "cannot refuse execs"},
 		{[]string{"monitor", "process", "--events", "x"}, "--events is for --source simulated"},

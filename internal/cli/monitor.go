@@ -44,7 +44,10 @@ Examples:
   sudo ebpfhost monitor process --deny /usr/bin/nc --deny /tmp/`
 
 func runMonitor(e *env, args []string) error {
-	fs := newFlags(e, "monitor", "process [flags]", monitorHelp)
+	if len(args) > 0 && args[0] == "files" {
+		return runMonitorFiles(e, args[1:])
+	}
+	fs := newFlags(e, "monitor", "process [flags]  (or: monitor files --help)", monitorHelp)
 	jsonOut := fs.Bool("json", false, "print one JSON object per event")
 	src := fs.String("source", "auto", "event source: "+strings.Join(auto.Names, ", "))
 	var deny, programs stringList
@@ -57,7 +60,7 @@ func runMonitor(e *env, args []string) error {
 		return err
 	}
 	if len(pos) != 1 || pos[0] != "process" {
-		return usagef("monitor takes what to monitor: 'process'")
+		return usagef("monitor takes what to monitor: 'process' or 'files'")
 	}
 	if *errno <= 0 || *errno > 4095 {
 		return usagef("--errno must be 1 to 4095, not %d", *errno)
