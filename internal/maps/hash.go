@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ebpfhost/ebpfhost/internal/mem"
 )
@@ -516,12 +517,26 @@ func (h *hashMap) writeValues(i uint32, value []byte, cpu int) {
 // finish the invocations that hold retired elements.
 func (h *hashMap) alloc(wait bool) (uint32, bool) {
 	i, ok := h.free.pop()
+	var deadline time.Time
 	for try := 0; !ok; try++ {
-		if try > 0 && (!wait || try > hashUserAllocTries) {
-			return 0, false
-		}
 		if try > 0 {
-			runtime.Gosched()
+			if !wait {
+				return 0, false
+			}
+			// Bounded by time, not by tries: on a loaded machine a CPU
+			// may be descheduled in the middle of an invocation for
+			// milliseconds, holding the epoch back.
+			switch {
+			case deadline.IsZero():
+				deadline = time.Now().Add(hashUserAllocWait)
+			case time.Now().After(deadline):
+				return 0, false
+			}
+			if try < 100 {
+				runtime.Gosched()
+			} else {
+				time.Sleep(50 * time.Microsecond)
+			}
 		}
 		h.env.Epoch.Collect()
 		i, ok = h.free.pop()
@@ -530,10 +545,10 @@ func (h *hashMap) alloc(wait bool) (uint32, bool) {
 	return i, true
 }
 
-// hashUserAllocTries bounds how often user space retries reclaiming before
-// an update fails with ENOMEM, so that a CPU stuck in an invocation cannot
+// hashUserAllocWait bounds how long user space keeps reclaiming before an
+// update fails with ENOMEM, so that a CPU stuck in an invocation cannot
 // hang it.
-const hashUserAllocTries = 10000
+const hashUserAllocWait = time.Second
 
 // release puts element i back on the free list: at once for an element that
 // was never published, from the epoch for an unlinked one.
