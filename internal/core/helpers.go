@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"syscall"
 
 	"github.com/ebpfhost/ebpfhost/internal/interp"
 	"github.com/ebpfhost/ebpfhost/internal/maps"
@@ -33,6 +34,24 @@ func helperFault(vm *interp.VM, helper, format string, args ...any) uint64 {
 func MemArg(vm *interp.VM, helper string, addr, n uint64, write bool) ([]byte, bool) {
 	return memArg(vm, helper, addr, n, write)
 }
+
+// CopyOut is how extensions' helpers return a string to a program: it
+// copies s (no NUL) into the size-byte buffer at buf and returns its
+// length, or -EINVAL when it does not fit (ntosebpfext's convention).
+func CopyOut(vm *interp.VM, helper string, buf, size uint64, s string) uint64 {
+	if uint64(len(s)) > size {
+		return NegErrno(syscall.EINVAL)
+	}
+	b, ok := memArg(vm, helper, buf, uint64(len(s)), true)
+	if !ok {
+		return 0
+	}
+	copy(b, s)
+	return uint64(len(s))
+}
+
+// NegErrno is -e as a helper's return value.
+func NegErrno(e syscall.Errno) uint64 { return uint64(-int64(e)) }
 
 func memArg(vm *interp.VM, helper string, addr, n uint64, write bool) ([]byte, bool) {
 	if n == 0 {

@@ -364,15 +364,15 @@ func (f *frame) free() {
 func getTargetPath(vm *interp.VM, _, buf, size, _, _ uint64) uint64 {
 	f, ok := core.HookData(vm).(*frame)
 	if !ok || f.ev == nil || f.ev.Target == "" {
-		return negErrno(syscall.ENOENT)
+		return core.NegErrno(syscall.ENOENT)
 	}
-	return copyOut(vm, "bpf_file_get_target_path", buf, size, f.ev.Target)
+	return core.CopyOut(vm, "bpf_file_get_target_path", buf, size, f.ev.Target)
 }
 
 func getImagePath(vm *interp.VM, _, buf, size, _, _ uint64) uint64 {
 	f, ok := core.HookData(vm).(*frame)
 	if !ok || f.ev == nil {
-		return negErrno(syscall.ENOENT)
+		return core.NegErrno(syscall.ENOENT)
 	}
 	if !f.imageRead {
 		f.imageRead = true
@@ -381,15 +381,15 @@ func getImagePath(vm *interp.VM, _, buf, size, _, _ uint64) uint64 {
 		}
 	}
 	if f.image == "" {
-		return negErrno(syscall.ENOENT)
+		return core.NegErrno(syscall.ENOENT)
 	}
-	return copyOut(vm, "bpf_file_get_image_path", buf, size, f.image)
+	return core.CopyOut(vm, "bpf_file_get_image_path", buf, size, f.image)
 }
 
 func redirect(vm *interp.VM, _, path, size, _, _ uint64) uint64 {
 	f, ok := core.HookData(vm).(*frame)
 	if !ok || f.ev == nil || f.ev.Post || (f.ev.Op != source.Open && f.ev.Op != source.Create) {
-		return negErrno(syscall.EINVAL)
+		return core.NegErrno(syscall.EINVAL)
 	}
 	b, ok := core.MemArg(vm, "bpf_file_redirect", path, size, false)
 	if !ok {
@@ -400,27 +400,13 @@ func redirect(vm *interp.VM, _, path, size, _, _ uint64) uint64 {
 	}
 	p := string(b)
 	if !filepath.IsAbs(p) || len(p) > maxRedirectTo {
-		return negErrno(syscall.EINVAL)
+		return core.NegErrno(syscall.EINVAL)
 	}
 	if f.redirect == "" {
 		f.redirect = filepath.Clean(p)
 	}
 	return 0
 }
-
-func copyOut(vm *interp.VM, helper string, buf, size uint64, s string) uint64 {
-	if uint64(len(s)) > size {
-		return negErrno(syscall.EINVAL)
-	}
-	b, ok := core.MemArg(vm, helper, buf, uint64(len(s)), true)
-	if !ok {
-		return 0
-	}
-	copy(b, s)
-	return uint64(len(s))
-}
-
-func negErrno(e syscall.Errno) uint64 { return uint64(-int64(e)) }
 
 // newTestContext builds a file_md_t for a test run: ctx_in gives the
 // fields (path_start and path_end must be 0) and data_in the path.

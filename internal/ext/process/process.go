@@ -349,42 +349,28 @@ func getImagePath(vm *interp.VM, ctx, buf, size, _, _ uint64) uint64 {
 	if !ok {
 		return 0
 	}
-	return copyOut(vm, "bpf_process_get_image_path", buf, size, f.image)
+	return core.CopyOut(vm, "bpf_process_get_image_path", buf, size, f.image)
 }
 
 func getAccountName(vm *interp.VM, ctx, buf, size, _, _ uint64) uint64 {
 	f, ok := core.HookData(vm).(*frame)
 	if !ok || !f.hasUID {
-		return negErrno(syscall.ENOENT)
+		return core.NegErrno(syscall.ENOENT)
 	}
 	name, ok := userName(f.uid)
 	if !ok {
-		return negErrno(syscall.ENOENT)
+		return core.NegErrno(syscall.ENOENT)
 	}
-	return copyOut(vm, "bpf_process_get_account_name", buf, size, name)
+	return core.CopyOut(vm, "bpf_process_get_account_name", buf, size, name)
 }
 
 func getAccountDomain(vm *interp.VM, ctx, buf, size, _, _ uint64) uint64 {
 	f, ok := core.HookData(vm).(*frame)
 	if !ok || !f.hasUID {
-		return negErrno(syscall.ENOENT)
+		return core.NegErrno(syscall.ENOENT)
 	}
-	return copyOut(vm, "bpf_process_get_account_domain", buf, size, AccountDomain)
+	return core.CopyOut(vm, "bpf_process_get_account_domain", buf, size, AccountDomain)
 }
-
-func copyOut(vm *interp.VM, helper string, buf, size uint64, s string) uint64 {
-	if uint64(len(s)) > size {
-		return negErrno(syscall.EINVAL)
-	}
-	b, ok := core.MemArg(vm, helper, buf, uint64(len(s)), true)
-	if !ok {
-		return 0
-	}
-	copy(b, s)
-	return uint64(len(s))
-}
-
-func negErrno(e syscall.Errno) uint64 { return uint64(-int64(e)) }
 
 var userNames sync.Map // uid -> string ("" when unknown)
 

@@ -4,36 +4,31 @@
 package simulated
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/ebpfhost/ebpfhost/internal/source/file"
+	"github.com/ebpfhost/ebpfhost/internal/source/inject"
 )
 
 // ErrStopped is returned by Emit when the source is not running.
 var ErrStopped = errors.New("simulated file source is not running")
 
-type request struct {
-	ev    *file.Event
-	reply chan file.Verdict
-}
-
 // Source is a simulated file event source.
 type Source struct {
-	reqs   chan request
+	q      *inject.Queue[file.Event, file.Verdict]
 	replay io.Reader
 }
 
 // New returns a source for Emit.
-func New() *Source { return &Source{reqs: make(chan request)} }
+func New() *Source { return &Source{q: inject.New[file.Event, file.Verdict]()} }
 
 // NewReplay returns a source that delivers the events read from r, one
 // JSON object per line (file.Event's fields), and returns at the end.
-func NewReplay(r io.Reader) *Source { return &Source{reqs: make(chan request), replay: r} }
+func NewReplay(r io.Reader) *Source {
+	return &Source{q: inject.New[file.Event, file.Verdict](), replay: r}
+}
 
 // Name is "simulated".
 func (s *Source) Name() string { return "simulated" }
@@ -50,39 +45,20 @@ func (s *Source) Dropped() uint64 { return 0 }
 // Run delivers events until ctx is done (or, replaying, the input ends).
 func (s *Source) Run(ctx context.Context, h file.Handler) error {
 	if s.replay != nil {
-		sc := bufio.NewScanner(s.replay)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for line := 1; sc.Scan() && ctx.Err() == nil; line++ {
-			if len(sc.Bytes()) == 0 {
-				continue
-			}
-			var ev file.Event
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				return fmt.Errorf("simulated file events, line %d: %v", line, err)
-			}
-			h(&ev)
-		}
-		return sc.Err()
+		return inject.Replay(ctx, s.replay, "simulated file events",
+			`{"op":"open","path":"/etc/hosts","pid":42}`, func(ev *file.Event) { h(ev) })
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case r := <-s.reqs:
-			r.reply <- h(r.ev)
-		}
-	}
+	s.q.Serve(ctx, h)
+	return nil
 }
 
 // Emit delivers ev to the running source's handler and returns its verdict.
 func (s *Source) Emit(ctx context.Context, ev *file.Event) (file.Verdict, error) {
-	r := request{ev: ev, reply: make(chan file.Verdict, 1)}
-	select {
-	case s.reqs <- r:
-		return <-r.reply, nil
-	case <-ctx.Done():
+	v, ok := s.q.Emit(ctx, ev)
+	if !ok {
 		return file.Allow, ErrStopped
 	}
+	return v, nil
 }
 
 // Op performs a simulated operation: a pre event, then (unless refused)

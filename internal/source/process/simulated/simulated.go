@@ -9,13 +9,11 @@
 package simulated
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/inject"
 	"github.com/ebpfhost/ebpfhost/internal/source/process"
 )
 
@@ -23,27 +21,24 @@ import (
 // has returned, or the Emit's context ended first).
 var ErrStopped = errors.New("simulated source is not running")
 
-type request struct {
-	ev    *process.Event
-	reply chan process.Verdict
-}
-
 // Source is a simulated event source. Create it with New; it is ready for
 // Emit once Run is running.
 type Source struct {
-	reqs   chan request
+	q      *inject.Queue[process.Event, process.Verdict]
 	replay io.Reader
 }
 
 // New returns a source for Emit.
-func New() *Source { return &Source{reqs: make(chan request)} }
+func New() *Source { return &Source{q: inject.New[process.Event, process.Verdict]()} }
 
 // NewReplay returns a source that delivers the events read from r, one
 // JSON object per line (fields as process.Event's JSON tags: op, pid,
 // ppid, uid, image, argv, created, exited, exit_code, ...); Run returns
 // at the end of the input. A malformed line stops Run with an error
 // naming the line.
-func NewReplay(r io.Reader) *Source { return &Source{reqs: make(chan request), replay: r} }
+func NewReplay(r io.Reader) *Source {
+	return &Source{q: inject.New[process.Event, process.Verdict](), replay: r}
+}
 
 // Name is "simulated".
 func (s *Source) Name() string { return "simulated" }
@@ -61,50 +56,20 @@ func (s *Source) Dropped() uint64 { return 0 }
 // ends).
 func (s *Source) Run(ctx context.Context, h process.Handler) error {
 	if s.replay != nil {
-		return replay(ctx, s.replay, h)
+		return inject.Replay(ctx, s.replay, "simulated events",
+			`{"op":"create","pid":42,"image":"/bin/true","argv":["true"]}`, func(ev *process.Event) { h(ev) })
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case r := <-s.reqs:
-			r.reply <- h(r.ev)
-		}
-	}
+	s.q.Serve(ctx, h)
+	return nil
 }
 
 // Emit delivers ev to the running source's handler and returns its
 // verdict. It fails with ErrStopped when the source is not running by
 // the time ctx ends.
 func (s *Source) Emit(ctx context.Context, ev *process.Event) (process.Verdict, error) {
-	r := request{ev: ev, reply: make(chan process.Verdict, 1)}
-	select {
-	case s.reqs <- r:
-		return <-r.reply, nil
-	case <-ctx.Done():
+	v, ok := s.q.Emit(ctx, ev)
+	if !ok {
 		return process.Allow, ErrStopped
 	}
-}
-
-func replay(ctx context.Context, r io.Reader, h process.Handler) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		if ctx.Err() != nil {
-			return nil
-		}
-		b := sc.Bytes()
-		if len(b) == 0 {
-			continue
-		}
-		var ev process.Event
-		if err := json.Unmarshal(b, &ev); err != nil {
-			return fmt.Errorf("simulated events, line %d: %v (want one JSON object per line, e.g. {\"op\":\"create\",\"pid\":42,\"image\":\"/bin/true\",\"argv\":[\"true\"]})", line, err)
-		}
-		h(&ev)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading simulated events: %w", err)
-	}
-	return nil
+	return v, nil
 }
