@@ -35,6 +35,11 @@ func analyze(p *Program) (*cfg, *Error) {
 	starts := map[int]bool{0: true}
 	for pc := 0; pc < n; pc++ {
 		ins := insns[pc]
+		// The runtime cannot load a kfunc call even where no path reaches
+		// it (a branch the verifier proves is never taken).
+		if ins.Opcode == isa.OpCall && ins.Src == isa.CallKfunc {
+			return nil, newError(KindUnsupported, pc, "kernel function calls (kfuncs) are not supported")
+		}
 		switch {
 		case ins.IsLocalCall():
 			t, _ := ins.Branch(pc)

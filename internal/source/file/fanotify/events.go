@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 )
 
 // The layouts below are linux/fanotify.h's, the same on every
 // architecture (native byte order). They are written out here rather than
 // taken from golang.org/x/sys/unix so that the parser builds, and is
-// tested, on any OS.
+// tested, on any OS. The metadata before them is fanotifyx's.
 const (
-	metadataVersion = 3  // FANOTIFY_METADATA_VERSION, unchanged since 2.6.37
-	metadataLen     = 24 // sizeof(struct fanotify_event_metadata)
-
 	infoHeaderLen = 4  // struct fanotify_event_info_header
 	infoFidLen    = 12 // header + __kernel_fsid_t
 	handleHdrLen  = 8  // struct file_handle without f_handle
@@ -82,36 +81,20 @@ type rawEvent struct {
 }
 
 // parseEvents splits what one read(2) of a fanotify descriptor returned
-// into its records. It stops with an error at the first record it cannot
-// trust (wrong version, impossible length); the records before it have
-// already been passed to fn. Handles in the records alias b.
+// into its records (fanotifyx.ParseEvents) and reads their info records.
+// It stops with an error at the first record it cannot trust (wrong
+// version, impossible length); the records before it have already been
+// passed to fn. Handles in the records alias b.
 func parseEvents(b []byte, fn func(*rawEvent)) error {
 	var ev rawEvent
-	for len(b) > 0 {
-		if len(b) < metadataLen {
-			return fmt.Errorf("fanotify: %d trailing bytes, shorter than an event", len(b))
-		}
-		evLen := binary.NativeEndian.Uint32(b[0:])
-		vers := b[4]
-		metaLen := binary.NativeEndian.Uint16(b[6:])
-		if vers != metadataVersion {
-			return fmt.Errorf("fanotify: event metadata version %d, want %d", vers, metadataVersion)
-		}
-		if metaLen < metadataLen || evLen < uint32(metaLen) || uint64(evLen) > uint64(len(b)) {
-			return fmt.Errorf("fanotify: event length %d (metadata %d) in %d bytes", evLen, metaLen, len(b))
-		}
-		ev = rawEvent{
-			Mask: binary.NativeEndian.Uint64(b[8:]),
-			FD:   int32(binary.NativeEndian.Uint32(b[16:])),
-			PID:  int32(binary.NativeEndian.Uint32(b[20:])),
-		}
-		if err := parseInfo(b[metaLen:evLen], &ev); err != nil {
+	return fanotifyx.ParseEvents(b, func(m fanotifyx.Metadata, info []byte) error {
+		ev = rawEvent{Mask: m.Mask, FD: m.FD, PID: m.PID}
+		if err := parseInfo(info, &ev); err != nil {
 			return err
 		}
 		fn(&ev)
-		b = b[evLen:]
-	}
-	return nil
+		return nil
+	})
 }
 
 // parseInfo reads the info records after an event's metadata. Records of

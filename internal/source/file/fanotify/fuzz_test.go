@@ -1,6 +1,10 @@
 package fanotify
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
+)
 
 // FuzzParse: no event buffer, mountinfo or /proc file, however malformed,
 // makes the parsers panic.
@@ -11,9 +15,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("257 0xffffff9c 0x7ffd1234 0x241 0x1b6 0x0 0x0 0x7ffd 0x7f\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = parseEvents(b, func(*rawEvent) {})
-		_ = parseMountinfo(string(b))
-		parseStatus(b)
-		parseSyscall(b)
+		_ = fanotifyx.ParseMountinfo(b)
+		fanotifyx.ParseStatus(b, statusFields)
+		fanotifyx.ParseSyscall(b)
 		parseFdinfoPos(b)
 	})
 }

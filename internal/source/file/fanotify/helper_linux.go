@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/file"
 )
 
@@ -92,11 +94,10 @@ type helper struct {
 	self int32
 
 	f *os.File // the permission group; owns its descriptor
-	// custom says which errnos the kernel takes with FAN_DENY_ERRNO, and
-	// refused those it turned down all the same.
-	custom  [256]bool
-	refused [256]atomic.Bool
-	marker  *marker
+	// resp answers events on f, with the errnos the kernel takes in
+	// refusals (probed at start).
+	resp   *fanotifyx.Responder
+	marker *marker
 	// noKcmp says kcmp(2) does not work here, so the source's own
 	// process and its vfork children are told from others by /proc.
 	noKcmp atomic.Bool
@@ -131,7 +132,7 @@ func (h *helper) send(msg []byte) bool {
 		return false
 	}
 	defer h.waiting.Add(-1)
-	f := frame(msg)
+	f := fanotifyx.Frame(msg)
 	h.wmu.Lock()
 	defer h.wmu.Unlock()
 	if h.outDone {
@@ -166,10 +167,10 @@ func (h *helper) run() int {
 	defer h.f.Close()
 	// Before any mark exists no event can be pending, so the probe's
 	// responses cannot answer one.
-	errnos := probeErrnos(fd)
-	for _, e := range errnos {
-		h.custom[e] = true
-	}
+	// EPERM is what a plain FAN_DENY gives: not reported as an errno of
+	// its own.
+	errnos := slices.DeleteFunc(fanotifyx.ProbeErrnos(fd), func(e int32) bool { return e == int32(unix.EPERM) })
+	h.resp = fanotifyx.NewResponder(h.f, errnos)
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
@@ -255,7 +256,7 @@ func (h *helper) readSocket() {
 		buf = msg
 		switch msg[0] {
 		case msgVerdict:
-			id, errno, err := decodeVerdict(msg)
+			id, errno, err := fanotifyx.DecodeVerdict(msg)
 			if err != nil {
 				continue
 			}
@@ -362,7 +363,7 @@ func (h *helper) dispatch(ev *rawEvent, now uint64) {
 	// The file's path, from procfs: d_path of the open file, which never
 	// waits for a filesystem or a process. An open outside the watched
 	// paths is allowed here, without a goroutine.
-	path, _ := readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	path, _ := fanotifyx.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 	if !underAny(path, h.cfg.Paths) {
 		h.answer(fd, 0)
 		h.closeLater(fd)
@@ -370,9 +371,6 @@ func (h *helper) dispatch(ev *rawEvent, now uint64) {
 	}
 	go h.handle(fd, path, ev.PID, ev.Mask, now)
 }
-
-// kcmpVM is KCMP_VM (linux/kcmp.h): do two tasks share their memory?
-const kcmpVM = 1
 
 // own reports whether thread tid shares its memory with Run's process or
 // with the helper: it is one of their threads, or a child Run's process
@@ -386,11 +384,11 @@ func (h *helper) own(tid int32) bool {
 		return false
 	}
 	for _, other := range []int{h.cfg.MainPID, int(h.self)} {
-		r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(tid), uintptr(other), kcmpVM, 0, 0, 0)
+		shared, err := fanotifyx.SharesMemory(int(tid), other)
 		switch {
-		case e == 0 && r == 0:
+		case err == nil && shared:
 			return true
-		case e == unix.ENOSYS || e == unix.EPERM || e == unix.EACCES:
+		case err == unix.ENOSYS || err == unix.EPERM || err == unix.EACCES:
 			h.noKcmp.Store(true)
 			return false
 		}
@@ -432,8 +430,8 @@ func (h *helper) handle(fd int, path string, tid int32, mask uint64, now uint64)
 	}
 	dir := "/proc/" + strconv.Itoa(int(tid))
 	if tid > 0 {
-		if b, err := readSmall(dir + "/status"); err == nil {
-			if st, ok := parseStatus(b); ok {
+		if b, err := fanotifyx.ReadProc(dir + "/status"); err == nil {
+			if st, ok := fanotifyx.ParseStatus(b, statusFields); ok {
 				ev.PID, ev.UID, ev.GID = st.Tgid, st.UID, st.GID
 				if h.noKcmp.Load() && (int(st.Tgid) == h.cfg.MainPID || st.Tgid == uint32(h.self) || int(st.PPid) == h.cfg.MainPID) {
 					// Without kcmp every child of Run's process is taken
@@ -442,8 +440,8 @@ func (h *helper) handle(fd int, path string, tid int32, mask uint64, now uint64)
 				}
 			}
 		}
-		if b, err := readSmall(dir + "/syscall"); err == nil {
-			if sc, ok := parseSyscall(b); ok {
+		if b, err := fanotifyx.ReadProc(dir + "/syscall"); err == nil {
+			if sc, ok := fanotifyx.ParseSyscall(b); ok && sc.HasSP {
 				decodeCall(ev, sc, dir)
 			}
 		}
@@ -472,7 +470,7 @@ func (h *helper) handle(fd int, path string, tid int32, mask uint64, now uint64)
 // about the open or read: the opener's flags, a read's size and position.
 // (Mode is the file's own: by the time the event is raised an O_CREAT
 // open has made the file, with its final permissions.)
-func decodeCall(ev *file.Event, sc sysCall, dir string) {
+func decodeCall(ev *file.Event, sc fanotifyx.Syscall, dir string) {
 	if unsafe.Sizeof(uintptr(0)) == 8 && sc.SP < 1<<32 {
 		return // a 32-bit program: its system calls are numbered otherwise
 	}
@@ -497,7 +495,7 @@ func decodeCall(ev *file.Event, sc sysCall, dir string) {
 		if sc.NR == unix.SYS_READ {
 			ev.Length = a[2]
 		}
-		if b, err := readSmall(dir + "/fdinfo/" + strconv.FormatUint(a[0], 10)); err == nil {
+		if b, err := fanotifyx.ReadProc(dir + "/fdinfo/" + strconv.FormatUint(a[0], 10)); err == nil {
 			ev.Offset, _ = parseFdinfoPos(b)
 		}
 	case callPread:
@@ -575,58 +573,18 @@ func (h *helper) allowAll() {
 	}
 }
 
-// probeErrnos finds the error numbers the kernel takes in a refusal
-// (FAN_DENY_ERRNO, Linux 6.14, pre-content groups only). The kernel
-// checks a response before it looks for the event it answers, so a
-// response for a descriptor with no pending event fails with ENOENT when
-// its errno is acceptable and with EINVAL when not. It must run before
-// any mark is placed, when no event can be pending.
-func probeErrnos(fd int) []int32 {
-	try := func(response uint32) error {
-		resp := unix.FanotifyResponse{Fd: 0, Response: response}
-		_, err := unix.Write(fd, unsafe.Slice((*byte)(unsafe.Pointer(&resp)), unsafe.Sizeof(resp)))
-		return err
-	}
-	if !errors.Is(try(unix.FAN_DENY), unix.ENOENT) {
-		return nil
-	}
-	var ok []int32
-	for e := uint32(1); e <= unix.FAN_ERRNO_MASK; e++ {
-		if e != uint32(unix.EPERM) && errors.Is(try(unix.FAN_DENY|e<<unix.FAN_ERRNO_SHIFT), unix.ENOENT) {
-			ok = append(ok, int32(e))
-		}
-	}
-	return ok
-}
-
 // answer writes the response for the event on fd: allow for errno 0, else
 // deny, with errno itself where the kernel takes it, else EPERM.
 func (h *helper) answer(fd int, errno int32) {
-	resp := uint32(unix.FAN_ALLOW)
-	if errno != 0 {
-		resp = unix.FAN_DENY
-		if errno > 0 && errno <= unix.FAN_ERRNO_MASK && errno != int32(unix.EPERM) {
-			if h.custom[errno] && !h.refused[errno].Load() {
-				err := h.write(fd, unix.FAN_DENY|uint32(errno)<<unix.FAN_ERRNO_SHIFT)
-				if err == nil {
-					return
-				}
-				if errors.Is(err, unix.EINVAL) && !h.refused[errno].Swap(true) {
-					h.logf("fanotify: the kernel does not take errno %d (%v) in refusals; refusing with EPERM instead",
-						errno, unix.Errno(errno))
-				}
-			} else if !h.custom[errno] && !h.refused[errno].Swap(true) {
-				h.logf("fanotify: this kernel cannot refuse an open with %v; refusing with EPERM instead", unix.Errno(errno))
-			}
-		}
+	fb, err := h.resp.Respond(fd, errno)
+	switch fb {
+	case fanotifyx.NotTaken:
+		h.logf("fanotify: the kernel does not take errno %d (%v) in refusals; refusing with EPERM instead",
+			errno, unix.Errno(errno))
+	case fanotifyx.Unsupported:
+		h.logf("fanotify: this kernel cannot refuse an open with %v; refusing with EPERM instead", unix.Errno(errno))
 	}
-	if err := h.write(fd, resp); err != nil && !errors.Is(err, os.ErrClosed) {
+	if err != nil {
 		h.logf("fanotify: answering a permission event: %v", err)
 	}
-}
-
-func (h *helper) write(fd int, response uint32) error {
-	resp := unix.FanotifyResponse{Fd: int32(fd), Response: response}
-	_, err := h.f.Write(unsafe.Slice((*byte)(unsafe.Pointer(&resp)), unsafe.Sizeof(resp)))
-	return err
 }

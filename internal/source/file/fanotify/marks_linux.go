@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 )
 
 // marker places the marks of one fanotify group and keeps them in line
@@ -103,7 +105,7 @@ func (m *marker) scan(first bool) error {
 		m.logf("fanotify: rescanning mounts: %v", err)
 		return nil
 	}
-	mounts := parseMountinfo(string(data))
+	mounts := fanotifyx.ParseMountinfo(data)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.mask == 0 {
@@ -179,7 +181,7 @@ func (m *marker) markMount(mt mount) error {
 	if m.marks[fsKey] != nil || m.marks[mntKey] != nil || m.noted[mntKey] {
 		return nil
 	}
-	if m.paths == nil && pseudoFS[mt.FSType] {
+	if m.paths == nil && pseudoFS(mt.FSType) {
 		m.noted[mntKey] = true
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/file"
 )
 
@@ -167,7 +168,7 @@ func (n *notifier) read(ctx context.Context, h file.Handler) error {
 type batch struct {
 	n      *notifier
 	mounts map[[8]byte]int
-	creds  map[int32]procStatus
+	creds  map[int32]fanotifyx.Status
 	// The directories named and the objects looked at in this batch, by
 	// handle: a burst of events is mostly about few directories and files.
 	dirs  map[string]string
@@ -175,7 +176,7 @@ type batch struct {
 }
 
 func newBatch(n *notifier) *batch {
-	return &batch{n: n, mounts: map[[8]byte]int{}, creds: map[int32]procStatus{},
+	return &batch{n: n, mounts: map[[8]byte]int{}, creds: map[int32]fanotifyx.Status{},
 		dirs: map[string]string{}, stats: map[string]*unix.Stat_t{}}
 }
 
@@ -199,14 +200,14 @@ func (b *batch) mountFD(fsid [8]byte) int {
 
 // cred returns the ids of process pid (zero when it is gone), as read at
 // most credTTL ago.
-func (b *batch) cred(pid int32) procStatus {
+func (b *batch) cred(pid int32) fanotifyx.Status {
 	if st, ok := b.creds[pid]; ok {
 		return st
 	}
-	st := b.n.creds.get(pid, func() procStatus {
-		var st procStatus
-		if data, err := readSmall("/proc/" + strconv.Itoa(int(pid)) + "/status"); err == nil {
-			st, _ = parseStatus(data)
+	st := b.n.creds.get(pid, func() fanotifyx.Status {
+		var st fanotifyx.Status
+		if data, err := fanotifyx.ReadProc("/proc/" + strconv.Itoa(int(pid)) + "/status"); err == nil {
+			st, _ = fanotifyx.ParseStatus(data, statusFields)
 		}
 		return st
 	})
@@ -225,11 +226,11 @@ type credCache struct {
 }
 
 type cred struct {
-	st procStatus
+	st fanotifyx.Status
 	at time.Time
 }
 
-func (c *credCache) get(pid int32, read func() procStatus) procStatus {
+func (c *credCache) get(pid int32, read func() fanotifyx.Status) fanotifyx.Status {
 	now := time.Now()
 	if e, ok := c.m[pid]; ok && now.Sub(e.at) < credTTL {
 		return e.st
@@ -258,7 +259,7 @@ func (b *batch) resolve(f fid, k string) string {
 	fd := b.mountFD(f.FSID)
 	if fd >= 0 {
 		if dfd, err := unix.OpenByHandleAt(fd, unix.NewFileHandle(f.HandleType, f.Handle), unix.O_PATH|unix.O_CLOEXEC); err == nil {
-			p, err := readlink("/proc/self/fd/" + strconv.Itoa(dfd))
+			p, err := fanotifyx.Readlink("/proc/self/fd/" + strconv.Itoa(dfd))
 			unix.Close(dfd)
 			if err == nil && len(p) > 0 && p[0] == '/' {
 				// A directory removed since, still in memory.
@@ -380,7 +381,7 @@ func (n *notifier) event(b *batch, raw *rawEvent, h file.Handler) {
 		case stepCreate:
 			if ev.Mode&unix.S_IFMT == unix.S_IFLNK {
 				ev.Op = file.Symlink
-				ev.Target, _ = readlink(ev.Path)
+				ev.Target, _ = fanotifyx.Readlink(ev.Path)
 			}
 		case stepClose:
 			if raw.Mask&fanCloseWrite != 0 {
@@ -534,42 +535,5 @@ func (c *dirCache) put(k, p string) {
 }
 
 func (c *dirCache) get(k string) string { return c.m[k] }
-
-// readSmall reads a whole /proc file with plain system calls (os.ReadFile
-// would also stat it and register it with the poller).
-func readSmall(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	b := make([]byte, 0, 2048)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		k, err := unix.Read(fd, b[len(b):cap(b)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if k == 0 {
-			return b, nil
-		}
-		b = b[:len(b)+k]
-	}
-}
-
-// readlink reads a symbolic link, /proc's magic ones included.
-func readlink(path string) (string, error) {
-	var b [unix.PathMax]byte
-	k, err := unix.Readlink(path, b[:])
-	if err != nil {
-		return "", err
-	}
-	return string(b[:k]), nil
-}
 
 func errnoName(e int32) string { return unix.ErrnoName(unix.Errno(e)) }

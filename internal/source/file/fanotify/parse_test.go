@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/file"
 )
 
@@ -15,10 +16,10 @@ func record(mask uint64, pid int32, infos ...[]byte) []byte {
 	for _, in := range infos {
 		body = append(body, in...)
 	}
-	b := make([]byte, metadataLen)
-	binary.NativeEndian.PutUint32(b[0:], uint32(metadataLen+len(body)))
-	b[4] = metadataVersion
-	binary.NativeEndian.PutUint16(b[6:], metadataLen)
+	b := make([]byte, fanotifyx.MetadataLen)
+	binary.NativeEndian.PutUint32(b[0:], uint32(fanotifyx.MetadataLen+len(body)))
+	b[4] = fanotifyx.MetadataVersion
+	binary.NativeEndian.PutUint16(b[6:], fanotifyx.MetadataLen)
 	binary.NativeEndian.PutUint64(b[8:], mask)
 	binary.NativeEndian.PutUint32(b[16:], ^uint32(0)) // FAN_NOFD
 	binary.NativeEndian.PutUint32(b[20:], uint32(pid))
@@ -80,10 +81,14 @@ func TestParseEventsBad(t *testing.T) {
 		"short":          good[:10],
 		"version":        func() []byte { c := bytes.Clone(good); c[4] = 2; return c }(),
 		"event too long": func() []byte { c := bytes.Clone(good); binary.NativeEndian.PutUint32(c, 1000); return c }(),
-		"info too long":  func() []byte { c := bytes.Clone(good); binary.NativeEndian.PutUint16(c[metadataLen+2:], 500); return c }(),
+		"info too long": func() []byte {
+			c := bytes.Clone(good)
+			binary.NativeEndian.PutUint16(c[fanotifyx.MetadataLen+2:], 500)
+			return c
+		}(),
 		"handle too long": func() []byte {
 			c := bytes.Clone(good)
-			binary.NativeEndian.PutUint32(c[metadataLen+12:], 500)
+			binary.NativeEndian.PutUint32(c[fanotifyx.MetadataLen+12:], 500)
 			return c
 		}(),
 	} {
@@ -134,20 +139,6 @@ func TestMasks(t *testing.T) {
 	}
 }
 
-func TestParseMountinfo(t *testing.T) {
-	data := "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n" +
-		"99 27 0:50 /sub /mnt/a\\040b rw shared:1 - tmpfs none rw\n" +
-		"garbage\n"
-	got := parseMountinfo(data)
-	want := []mount{
-		{ID: 27, Major: 254, Minor: 0, Root: "/", Point: "/", FSType: "ext4"},
-		{ID: 99, Major: 0, Minor: 50, Root: "/sub", Point: "/mnt/a b", FSType: "tmpfs"},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %+v", got)
-	}
-}
-
 func TestUnder(t *testing.T) {
 	for _, tc := range []struct {
 		p, dir string
@@ -169,19 +160,6 @@ func TestUnder(t *testing.T) {
 }
 
 func TestParseProc(t *testing.T) {
-	st, ok := parseStatus([]byte("Name:\tcat\nTgid:\t70\nPid:\t71\nPPid:\t1\nUid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\n"))
-	if !ok || st != (procStatus{Tgid: 70, PPid: 1, UID: 1000, GID: 100}) {
-		t.Errorf("parseStatus = %+v, %v", st, ok)
-	}
-	sc, ok := parseSyscall([]byte("257 0xffffff9c 0x7ffd1234 0x241 0x1b6 0x0 0x0 0x7ffd0000 0x7f00aaaa\n"))
-	if !ok || sc.NR != 257 || sc.Args[2] != 0x241 || sc.Args[3] != 0o666 || sc.SP != 0x7ffd0000 {
-		t.Errorf("parseSyscall = %+v, %v", sc, ok)
-	}
-	for _, s := range []string{"running\n", "-1 0x7ffd0000 0x7f00aaaa\n", ""} {
-		if _, ok := parseSyscall([]byte(s)); ok {
-			t.Errorf("parseSyscall(%q) ok", s)
-		}
-	}
 	if pos, ok := parseFdinfoPos([]byte("pos:\t4096\nflags:\t02\n")); !ok || pos != 4096 {
 		t.Errorf("parseFdinfoPos = %d, %v", pos, ok)
 	}
@@ -194,7 +172,7 @@ func TestProto(t *testing.T) {
 	if err != nil || id != 99 || got != ev {
 		t.Errorf("decodeEvent = %d %+v %v", id, got, err)
 	}
-	id, errno, err := decodeVerdict(encodeVerdict(3, 5))
+	id, errno, err := fanotifyx.DecodeVerdict(fanotifyx.EncodeVerdict(3, 5))
 	if err != nil || id != 3 || errno != 5 {
 		t.Errorf("decodeVerdict = %d %d %v", id, errno, err)
 	}

@@ -3,10 +3,8 @@ package fanotify
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/file"
 )
 
@@ -15,15 +13,15 @@ import (
 // bytes, the first of which says what the message is. Both ends are the
 // same binary, so the encoding need not be stable across versions.
 const (
-	msgConfig   = 'C' // Run → helper: JSON config, the first message
-	msgMask     = 'K' // Run → helper: the permission events wanted now (8 bytes)
-	msgVerdict  = 'V' // Run → helper: the decision on an event (encodeVerdict)
-	msgHello    = 'H' // helper → Run: JSON hello, once the marks are placed (or failed)
-	msgNote     = 'N' // helper → Run: a line for Options.Logf
-	msgEvent    = 'E' // helper → Run: an operation to decide (encodeEvent)
-	msgLate     = 'L' // helper → Run: an event was allowed without a verdict
-	msgOverflow = 'O' // helper → Run: the kernel's queue overflowed
-	msgMounts   = 'M' // helper → Run: JSON list of mounts not watched, after a change
+	msgConfig   = 'C'                  // Run → helper: JSON config, the first message
+	msgMask     = 'K'                  // Run → helper: the permission events wanted now (8 bytes)
+	msgVerdict  = fanotifyx.MsgVerdict // Run → helper: the decision on an event (fanotifyx.EncodeVerdict)
+	msgHello    = 'H'                  // helper → Run: JSON hello, once the marks are placed (or failed)
+	msgNote     = 'N'                  // helper → Run: a line for Options.Logf
+	msgEvent    = 'E'                  // helper → Run: an operation to decide (encodeEvent)
+	msgLate     = 'L'                  // helper → Run: an event was allowed without a verdict
+	msgOverflow = 'O'                  // helper → Run: the kernel's queue overflowed
+	msgMounts   = 'M'                  // helper → Run: JSON list of mounts not watched, after a change
 )
 
 // maxFrame bounds a message: an event with the longest path, and room.
@@ -47,36 +45,9 @@ type hello struct {
 	Fix       string `json:",omitempty"`
 }
 
-// frame prefixes a message with its length.
-func frame(msg []byte) []byte {
-	b := make([]byte, 4, 4+len(msg))
-	binary.LittleEndian.PutUint32(b, uint32(len(msg)))
-	return append(b, msg...)
-}
-
-var errFrame = errors.New("fanotify: malformed message between Run and its helper")
-
-// readFrame reads one message into buf, growing it as needed.
+// readFrame reads one message, up to maxFrame, into buf.
 func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, err
-	}
-	n := binary.LittleEndian.Uint32(h[:])
-	if n == 0 || n > maxFrame {
-		return nil, fmt.Errorf("%w: length %d", errFrame, n)
-	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return buf, nil
+	return fanotifyx.ReadFrame(r, buf, maxFrame)
 }
 
 // Event messages: kind, helper id, then the fields the helper fills, then
@@ -105,7 +76,7 @@ func encodeEvent(id uint64, ev *file.Event) []byte {
 
 func decodeEvent(b []byte, ev *file.Event) (id uint64, err error) {
 	if len(b) < eventHeader || b[0] != msgEvent {
-		return 0, errFrame
+		return 0, fanotifyx.ErrFrame
 	}
 	le := binary.LittleEndian
 	*ev = file.Event{
@@ -124,21 +95,6 @@ func decodeEvent(b []byte, ev *file.Event) (id uint64, err error) {
 		Path:   string(b[eventHeader:]),
 	}
 	return le.Uint64(b[1:]), nil
-}
-
-func encodeVerdict(id uint64, errno int32) []byte {
-	b := make([]byte, 13)
-	b[0] = msgVerdict
-	binary.LittleEndian.PutUint64(b[1:], id)
-	binary.LittleEndian.PutUint32(b[9:], uint32(errno))
-	return b
-}
-
-func decodeVerdict(b []byte) (id uint64, errno int32, err error) {
-	if len(b) < 13 || b[0] != msgVerdict {
-		return 0, 0, errFrame
-	}
-	return binary.LittleEndian.Uint64(b[1:]), int32(binary.LittleEndian.Uint32(b[9:])), nil
 }
 
 func encodeMask(mask uint64) []byte {

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/file"
 )
 
@@ -255,7 +256,7 @@ func (p *permClient) serve(h file.Handler) error {
 			}
 			ev.ID = p.s.nextID.Add(1)
 			go func() {
-				p.conn.send(encodeVerdict(id, p.s.decide(h, ev)))
+				p.conn.send(fanotifyx.EncodeVerdict(id, p.s.decide(h, ev)))
 			}()
 		case msgNote:
 			p.s.logf("%s", msg[1:])
@@ -292,7 +293,7 @@ type conn struct {
 }
 
 func (c *conn) send(b []byte) error {
-	f := frame(b)
+	f := fanotifyx.Frame(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, err := c.sock.Write(f)

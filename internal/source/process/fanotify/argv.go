@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"strconv"
 )
 
 // MaxArgvBytes bounds the command line a Create carries: the arguments'
@@ -48,33 +47,6 @@ var execCalls = map[string]map[int64]execCall{
 	"loong64": {221: {1, 8}, 281: {2, 8}},
 	"386":     {11: {1, 4}, 358: {2, 4}},
 	"arm":     {11: {1, 4}, 387: {2, 4}},
-}
-
-// parseSyscall reads the text of /proc/<tid>/syscall: the system call
-// number and its six arguments in hex, then the stack and instruction
-// pointers; "running" or "-1 sp pc" when the thread is not blocked in a
-// system call.
-func parseSyscall(b []byte) (nr int64, args [6]uint64, ok bool) {
-	f := bytes.Fields(b)
-	if len(f) < 7 {
-		return 0, args, false
-	}
-	nr, err := strconv.ParseInt(string(f[0]), 10, 64)
-	if err != nil || nr < 0 {
-		return 0, args, false
-	}
-	for i := range args {
-		s, found := bytes.CutPrefix(f[1+i], []byte("0x"))
-		if !found {
-			return 0, args, false
-		}
-		v, err := strconv.ParseUint(string(s), 16, 64)
-		if err != nil {
-			return 0, args, false
-		}
-		args[i] = v
-	}
-	return nr, args, true
 }
 
 // argvPointer finds the argv pointer of an exec system call on arch.

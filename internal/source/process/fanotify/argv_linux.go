@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 )
 
 var errNotExec = errors.New("fanotify: the thread is not in execve or execveat")
@@ -14,15 +16,15 @@ var errNotExec = errors.New("fanotify: the thread is not in execve or execveat")
 // execveat it is blocked in (see argv.go).
 func execArgv(tid int32, limit int) (argv []string, truncated bool, err error) {
 	dir := "/proc/" + strconv.Itoa(int(tid))
-	b, err := readProc(dir + "/syscall")
+	b, err := fanotifyx.ReadProc(dir + "/syscall")
 	if err != nil {
 		return nil, false, err
 	}
-	nr, args, ok := parseSyscall(b)
+	sc, ok := fanotifyx.ParseSyscall(b)
 	if !ok {
 		return nil, false, errNotExec
 	}
-	ptr, size, ok := argvPointer(runtime.GOARCH, nr, args)
+	ptr, size, ok := argvPointer(runtime.GOARCH, sc.NR, sc.Args)
 	if !ok {
 		return nil, false, errNotExec
 	}

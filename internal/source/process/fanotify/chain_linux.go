@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 )
 
 // expectWindow bounds how long an allowed exec's interpreter is expected.
@@ -125,7 +127,7 @@ type ownKey struct {
 
 // first reports whether this is the first event of thread tid's exec.
 func (o *ownExecs) first(tid int32) bool {
-	b, err := readProc("/proc/" + strconv.Itoa(int(tid)) + "/stat")
+	b, err := fanotifyx.ReadProc("/proc/" + strconv.Itoa(int(tid)) + "/stat")
 	if err != nil {
 		return true
 	}

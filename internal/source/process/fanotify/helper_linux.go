@@ -15,10 +15,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/process"
 )
 
@@ -103,12 +103,10 @@ type helper struct {
 	self uint32
 
 	f *os.File // the fanotify group; owns its descriptor
-	// custom says which errnos the kernel takes with FAN_DENY_ERRNO
-	// (probed at start), and refused those it answered EINVAL to all
-	// the same, so each costs one failed write, not one per exec.
-	custom  [256]bool
-	refused [256]atomic.Bool
-	chains  chains
+	// resp answers events on f, with the errnos the kernel takes in
+	// refusals (probed at start).
+	resp   *fanotifyx.Responder
+	chains chains
 
 	nextID  atomic.Uint64
 	mu      sync.Mutex
@@ -139,7 +137,7 @@ type pendingExec struct {
 // not read, its socket fills up, and execs are then answered by their
 // timeout rather than wait on the socket.
 func (h *helper) send(b []byte) error {
-	return h.out.send(frame(b))
+	return h.out.send(fanotifyx.Frame(b))
 }
 
 func (h *helper) logf(format string, args ...any) {
@@ -171,10 +169,8 @@ func (h *helper) run() int {
 	}
 	// Before any mark exists no event is pending, so the probe's
 	// responses cannot answer one.
-	errnos := probeErrnos(fd)
-	for _, e := range errnos {
-		h.custom[e] = true
-	}
+	errnos := fanotifyx.ProbeErrnos(fd)
+	h.resp = fanotifyx.NewResponder(h.f, errnos)
 	h.chains.m = map[int32]expectation{}
 	h.pending = map[uint64]*pendingExec{}
 	h.closeq = make(chan int, 4096)
@@ -265,7 +261,7 @@ func (h *helper) readSocket() {
 		if msg[0] != msgVerdict {
 			continue
 		}
-		id, errno, err := decodeVerdict(msg)
+		id, errno, err := fanotifyx.DecodeVerdict(msg)
 		if err != nil {
 			continue
 		}
@@ -413,7 +409,7 @@ func inspect(fd int) opened {
 
 // fdPath is the path of an open file, from procfs alone.
 func fdPath(fd int) string {
-	p, _ := readlink("/proc/self/fd/" + strconv.Itoa(fd))
+	p, _ := fanotifyx.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 	return p
 }
 
@@ -432,11 +428,11 @@ func (h *helper) handle(fd int, id int32) {
 		}
 	}()
 
-	var st procStatus
+	var st fanotifyx.Status
 	haveStatus := false
 	if id > 0 {
-		if b, err := readProc("/proc/" + strconv.Itoa(int(id)) + "/status"); err == nil {
-			st, haveStatus = parseStatus(b)
+		if b, err := fanotifyx.ReadProc("/proc/" + strconv.Itoa(int(id)) + "/status"); err == nil {
+			st, haveStatus = fanotifyx.ParseStatus(b, fanotifyx.StatusTgid|fanotifyx.StatusPPid|fanotifyx.StatusUID)
 		}
 	}
 	pid := uint32(id)
@@ -564,71 +560,28 @@ func (h *helper) allowAll() {
 	}
 }
 
-// kcmpVM is KCMP_VM (linux/kcmp.h): do two tasks share their memory?
-const kcmpVM = 1
-
 // sharesMainMemory reports whether thread tid, a child of Run's process
 // calling execve, still shares that process's memory: it was made with
 // vfork (or clone with CLONE_VM), and the thread that made it is blocked
 // until the exec replaces its memory. When the kernel cannot say (no
 // kcmp), every child of Run's process is taken to be one.
 func (h *helper) sharesMainMemory(tid int32) bool {
-	r, _, e := unix.Syscall6(unix.SYS_KCMP, uintptr(tid), uintptr(h.cfg.MainPID), kcmpVM, 0, 0, 0)
-	if e != 0 {
-		return e != unix.ESRCH
+	shared, err := fanotifyx.SharesMemory(int(tid), h.cfg.MainPID)
+	if err != nil {
+		return err != unix.ESRCH
 	}
-	return r == 0
-}
-
-// probeErrnos finds the error numbers the kernel takes in a refusal
-// (FAN_DENY_ERRNO, Linux 6.14, pre-content groups only). The kernel
-// checks a response before it looks for the event it answers, so a
-// response for a descriptor with no pending event fails with ENOENT when
-// its errno is acceptable and with EINVAL when it is not. It must run
-// before any mark is placed, when no event can be pending.
-func probeErrnos(fd int) []int32 {
-	try := func(response uint32) error {
-		resp := unix.FanotifyResponse{Fd: 0, Response: response}
-		_, err := unix.Write(fd, unsafe.Slice((*byte)(unsafe.Pointer(&resp)), unsafe.Sizeof(resp)))
-		return err
-	}
-	if !errors.Is(try(unix.FAN_DENY), unix.ENOENT) {
-		return nil // the premise does not hold; refuse with EPERM only
-	}
-	var ok []int32
-	for e := uint32(1); e <= unix.FAN_ERRNO_MASK; e++ {
-		if errors.Is(try(unix.FAN_DENY|e<<unix.FAN_ERRNO_SHIFT), unix.ENOENT) {
-			ok = append(ok, int32(e))
-		}
-	}
-	return ok
+	return shared
 }
 
 // answer writes the response for the event on fd: allow for errno 0, else
 // deny, with errno itself where the kernel takes it.
 func (h *helper) answer(fd int, errno int32) {
-	resp := uint32(unix.FAN_ALLOW)
-	if errno != 0 {
-		resp = unix.FAN_DENY
-		if errno != int32(unix.EPERM) && errno > 0 && errno <= unix.FAN_ERRNO_MASK &&
-			h.custom[errno] && !h.refused[errno].Load() {
-			err := h.write(fd, unix.FAN_DENY|uint32(errno)<<unix.FAN_ERRNO_SHIFT)
-			if err == nil {
-				return
-			}
-			if errors.Is(err, unix.EINVAL) && !h.refused[errno].Swap(true) {
-				h.logf("fanotify: the kernel does not take errno %d (%v) for exec refusals; refusing with EPERM instead",
-					errno, unix.Errno(errno))
-			}
-		}
+	fb, err := h.resp.Respond(fd, errno)
+	if fb == fanotifyx.NotTaken {
+		h.logf("fanotify: the kernel does not take errno %d (%v) for exec refusals; refusing with EPERM instead",
+			errno, unix.Errno(errno))
 	}
-	if err := h.write(fd, resp); err != nil && !errors.Is(err, os.ErrClosed) {
+	if err != nil {
 		h.logf("fanotify: answering an exec: %v", err)
 	}
-}
-
-func (h *helper) write(fd int, response uint32) error {
-	resp := unix.FanotifyResponse{Fd: int32(fd), Response: response}
-	_, err := h.f.Write(unsafe.Slice((*byte)(unsafe.Pointer(&resp)), unsafe.Sizeof(resp)))
-	return err
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 )
 
 // marker places FAN_OPEN_EXEC_PERM marks on every mount and remembers
@@ -37,7 +39,7 @@ func (m *marker) scan(first bool) error {
 		m.logf("fanotify: rescanning mounts: %v", err)
 		return nil
 	}
-	mounts := parseMountinfo(data)
+	mounts := fanotifyx.ParseMountinfo(data)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -100,7 +102,9 @@ func (m *marker) scan(first bool) error {
 			return unavailable("marking / for FAN_OPEN_EXEC_PERM", errMnt, fix)
 		}
 		m.noted[mt.ID] = true
-		if noExecFS[mt.FSType] {
+		// Pseudo filesystems hold no programs: a mount of one that cannot
+		// be marked is not a missed source of execs.
+		if fanotifyx.IsPseudoFS(mt.FSType) {
 			m.logf("fanotify: skipped %s on %s, which takes no exec marks (%v) and holds no programs", mt.FSType, mt.Point, errMnt)
 			continue
 		}

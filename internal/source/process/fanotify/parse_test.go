@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/process"
 )
 
@@ -124,44 +125,6 @@ func TestELFInterpreter(t *testing.T) {
 	}
 }
 
-func TestParseMountinfo(t *testing.T) {
-	in := "22 27 0:21 / /proc rw,relatime - proc proc rw\n" +
-		"27 1 254:0 / / rw,relatime shared:1 master:2 - ext4 /dev/vda rw\n" +
-		"40 27 0:50 /sub /mnt/with\\040space\\134x rw - tmpfs tmpfs rw\n" +
-		"garbage line\n" +
-		"41 27 x:1 / /bad rw - tmpfs tmpfs rw\n" +
-		"42 27 0:51 / /nosep rw tmpfs tmpfs rw\n" +
-		"43 27 0:52 / /last rw - overlay overlay rw"
-	want := []mount{
-		{22, 0, 21, "/proc", "proc"},
-		{27, 254, 0, "/", "ext4"},
-		{40, 0, 50, "/mnt/with space\\x", "tmpfs"},
-		{43, 0, 52, "/last", "overlay"},
-	}
-	if got := parseMountinfo([]byte(in)); !reflect.DeepEqual(got, want) {
-		t.Errorf("parseMountinfo:\n got %+v\nwant %+v", got, want)
-	}
-}
-
-func TestParseStatus(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want procStatus
-		ok   bool
-	}{
-		{"Name:\tsh\nState:\tS\nTgid:\t40\nPid:\t41\nPPid:\t42\nTracerPid:\t0\nUid:\t1000\t0\t0\t0\nGid:\t0\n", procStatus{40, 42, 1000}, true},
-		{"PPid:\t1\n", procStatus{PPid: 1}, false},
-		{"Tgid:\t9\nUid:\t5\t5\t5\t5\nPPid:\t0", procStatus{9, 0, 5}, true},
-		{"Tgid:\t9\nPPid:\tx\nUid:\t1\n", procStatus{Tgid: 9, UID: 1}, false},
-		{"", procStatus{}, false},
-	} {
-		got, ok := parseStatus([]byte(tc.in))
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseStatus(%q) = %+v, %v; want %+v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestStatField(t *testing.T) {
 	line := []byte("1234 (a) b) (c) S 77 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000\n")
 	for n, want := range map[int]string{3: "S", 4: "77", 22: "98765", 23: "1000", 24: "", 2: "", 1: ""} {
@@ -174,28 +137,7 @@ func TestStatField(t *testing.T) {
 	}
 }
 
-func TestParseSyscall(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		nr   int64
-		args [6]uint64
-		ok   bool
-	}{
-		{"59 0xc000012345 0x7ffd0000 0x7ffd1000 0x0 0x0 0x0 0x7ffc0000 0x7f0000001234\n", 59,
-			[6]uint64{0xc000012345, 0x7ffd0000, 0x7ffd1000}, true},
-		{"322 0xffffff9c 0x55aa 0x7ffe 0x7fff 0x1000 0x0 0x1 0x2", 322,
-			[6]uint64{0xffffff9c, 0x55aa, 0x7ffe, 0x7fff, 0x1000}, true},
-		{"running\n", 0, [6]uint64{}, false},
-		{"-1 0x7ffc0000 0x7f0000001234\n", 0, [6]uint64{}, false},
-		{"59 0x1 0x2 0x3", 0, [6]uint64{}, false},
-		{"59 1 2 3 4 5 6 7 8", 0, [6]uint64{}, false},
-		{"", 0, [6]uint64{}, false},
-	} {
-		nr, args, ok := parseSyscall([]byte(tc.in))
-		if ok != tc.ok || ok && (nr != tc.nr || args != tc.args) {
-			t.Errorf("parseSyscall(%q) = %d, %x, %v; want %d, %x, %v", tc.in, nr, args, ok, tc.nr, tc.args, tc.ok)
-		}
-	}
+func TestArgvPointer(t *testing.T) {
 	args := [6]uint64{1, 0xffffffff00001000, 3, 4, 5, 6}
 	for _, tc := range []struct {
 		arch    string
@@ -364,8 +306,8 @@ func TestEventRoundTrip(t *testing.T) {
 		t.Error("event with an unterminated argument decoded")
 	}
 	var buf bytes.Buffer
-	buf.Write(frame([]byte("hello")))
-	buf.Write(frame(encodeVerdict(9, 26)))
+	buf.Write(fanotifyx.Frame([]byte("hello")))
+	buf.Write(fanotifyx.Frame(fanotifyx.EncodeVerdict(9, 26)))
 	r := bufio.NewReader(&buf)
 	if m, err := readFrame(r, nil); err != nil || string(m) != "hello" {
 		t.Errorf("frame 1: %q %v", m, err)
@@ -374,7 +316,7 @@ func TestEventRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, errno, err := decodeVerdict(m); id != 9 || errno != 26 || err != nil {
+	if id, errno, err := fanotifyx.DecodeVerdict(m); id != 9 || errno != 26 || err != nil {
 		t.Errorf("verdict %d %d %v", id, errno, err)
 	}
 	if _, err := readFrame(r, nil); err == nil {
@@ -386,7 +328,7 @@ func TestEventRoundTrip(t *testing.T) {
 }
 
 func metadata(evLen uint32, vers byte, metaLen uint16, mask uint64, fd, pid int32) []byte {
-	b := make([]byte, metadataLen)
+	b := make([]byte, fanotifyx.MetadataLen)
 	binary.NativeEndian.PutUint32(b, evLen)
 	b[4] = vers
 	binary.NativeEndian.PutUint16(b[6:], metaLen)
@@ -406,10 +348,10 @@ func TestParseEvents(t *testing.T) {
 		want    []rawEvent
 		wantErr bool
 	}{
-		{"two", append(append([]byte{}, ok1...), ok2...), []rawEvent{{0x40000, 7, 100}, {0x4000, -1, 0}}, false},
-		{"info record skipped", append(append([]byte{}, withInfo...), ok1...), []rawEvent{{0x40000, 8, 101}, {0x40000, 7, 100}}, false},
+		{"two", append(append([]byte{}, ok1...), ok2...), []rawEvent{{Mask: 0x40000, FD: 7, PID: 100}, {Mask: 0x4000, FD: -1, PID: 0}}, false},
+		{"info record skipped", append(append([]byte{}, withInfo...), ok1...), []rawEvent{{Mask: 0x40000, FD: 8, PID: 101}, {Mask: 0x40000, FD: 7, PID: 100}}, false},
 		{"empty", nil, nil, false},
-		{"short tail", append(append([]byte{}, ok1...), 1, 2, 3), []rawEvent{{0x40000, 7, 100}}, true},
+		{"short tail", append(append([]byte{}, ok1...), 1, 2, 3), []rawEvent{{Mask: 0x40000, FD: 7, PID: 100}}, true},
 		{"bad version", metadata(24, 2, 24, 1, 1, 1), nil, true},
 		{"length past end", metadata(48, 3, 24, 1, 1, 1), nil, true},
 		{"length below metadata", metadata(8, 3, 24, 1, 1, 1), nil, true},
@@ -433,13 +375,13 @@ func FuzzParseEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n := 0
 		parseEvents(b, func(rawEvent) { n++ })
-		if n > len(b)/metadataLen {
+		if n > len(b)/fanotifyx.MetadataLen {
 			t.Fatalf("%d events from %d bytes", n, len(b))
 		}
 		interpreter(readerOf(b))
-		parseMountinfo(b)
-		parseStatus(b)
-		parseSyscall(b)
+		fanotifyx.ParseMountinfo(b)
+		fanotifyx.ParseStatus(b, fanotifyx.StatusTgid|fanotifyx.StatusPPid|fanotifyx.StatusUID)
+		fanotifyx.ParseSyscall(b)
 		statField(b, 22)
 		decodeEvent(b)
 		if len(b) > 16 {

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
 	"time"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/process"
 )
 
@@ -17,14 +15,14 @@ import (
 // of which says what the message is. Both ends are the same binary, so the
 // encoding need not be stable across versions.
 const (
-	msgConfig   = 'C' // Run → helper: JSON config, the first message
-	msgHello    = 'H' // helper → Run: JSON hello, once the marks are placed (or failed)
-	msgNote     = 'N' // helper → Run: a line for Options.Logf
-	msgMounts   = 'M' // helper → Run: JSON list of unmarked mount points, after a change
-	msgOverflow = 'O' // helper → Run: the kernel's queue overflowed
-	msgLate     = 'L' // helper → Run: an exec was allowed without a verdict (timeout, no answer)
-	msgEvent    = 'E' // helper → Run: an exec to decide (encodeEvent); id 0: already allowed, report only
-	msgVerdict  = 'V' // Run → helper: the decision (encodeVerdict)
+	msgConfig   = 'C'                  // Run → helper: JSON config, the first message
+	msgHello    = 'H'                  // helper → Run: JSON hello, once the marks are placed (or failed)
+	msgNote     = 'N'                  // helper → Run: a line for Options.Logf
+	msgMounts   = 'M'                  // helper → Run: JSON list of unmarked mount points, after a change
+	msgOverflow = 'O'                  // helper → Run: the kernel's queue overflowed
+	msgLate     = 'L'                  // helper → Run: an exec was allowed without a verdict (timeout, no answer)
+	msgEvent    = 'E'                  // helper → Run: an exec to decide (encodeEvent); id 0: already allowed, report only
+	msgVerdict  = fanotifyx.MsgVerdict // Run → helper: the decision (fanotifyx.EncodeVerdict)
 )
 
 // maxFrame bounds a message: an event with the longest command line and
@@ -49,36 +47,9 @@ type hello struct {
 	Fix      string `json:",omitempty"`
 }
 
-// frame prefixes a message with its length.
-func frame(msg []byte) []byte {
-	b := make([]byte, 4, 4+len(msg))
-	binary.LittleEndian.PutUint32(b, uint32(len(msg)))
-	return append(b, msg...)
-}
-
-var errFrame = errors.New("fanotify: malformed message between Run and its helper")
-
-// readFrame reads one message into buf, growing it as needed.
+// readFrame reads one message, up to maxFrame, into buf.
 func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, err
-	}
-	n := binary.LittleEndian.Uint32(h[:])
-	if n == 0 || n > maxFrame {
-		return nil, fmt.Errorf("%w: length %d", errFrame, n)
-	}
-	if cap(buf) < int(n) {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return buf, nil
+	return fanotifyx.ReadFrame(r, buf, maxFrame)
 }
 
 const (
@@ -121,12 +92,12 @@ func encodeEvent(id uint64, ev *process.Event, truncated bool) []byte {
 
 func decodeEvent(b []byte) (id uint64, ev process.Event, truncated bool, err error) {
 	if len(b) < eventHeader || b[0] != msgEvent {
-		return 0, ev, false, errFrame
+		return 0, ev, false, fanotifyx.ErrFrame
 	}
 	le := binary.LittleEndian
 	imageLen := le.Uint32(b[38:])
 	if uint64(imageLen) > uint64(len(b)-eventHeader) {
-		return 0, ev, false, errFrame
+		return 0, ev, false, fanotifyx.ErrFrame
 	}
 	flags := b[37]
 	ev = process.Event{
@@ -145,26 +116,11 @@ func decodeEvent(b []byte) (id uint64, ev process.Event, truncated bool, err err
 		for len(rest) > 0 {
 			i := bytes.IndexByte(rest, 0)
 			if i < 0 {
-				return 0, ev, false, errFrame
+				return 0, ev, false, fanotifyx.ErrFrame
 			}
 			ev.Argv = append(ev.Argv, string(rest[:i]))
 			rest = rest[i+1:]
 		}
 	}
 	return le.Uint64(b[1:]), ev, flags&flagTruncated != 0, nil
-}
-
-func encodeVerdict(id uint64, errno int32) []byte {
-	b := make([]byte, 13)
-	b[0] = msgVerdict
-	binary.LittleEndian.PutUint64(b[1:], id)
-	binary.LittleEndian.PutUint32(b[9:], uint32(errno))
-	return b
-}
-
-func decodeVerdict(b []byte) (id uint64, errno int32, err error) {
-	if len(b) < 13 || b[0] != msgVerdict {
-		return 0, 0, errFrame
-	}
-	return binary.LittleEndian.Uint64(b[1:]), int32(binary.LittleEndian.Uint32(b[9:])), nil
 }

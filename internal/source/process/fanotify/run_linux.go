@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfhost/ebpfhost/internal/source/fanotifyx"
 	"github.com/ebpfhost/ebpfhost/internal/source/process"
 )
 
@@ -156,7 +157,7 @@ type conn struct {
 }
 
 func (c *conn) send(b []byte) error {
-	f := frame(b)
+	f := fanotifyx.Frame(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, err := c.sock.Write(f)
@@ -189,7 +190,7 @@ func (s *Source) serve(c *conn, h process.Handler) error {
 			go func() {
 				errno := s.decide(h, &ev)
 				if id != 0 { // 0: already allowed, no verdict wanted
-					c.send(encodeVerdict(id, errno))
+					c.send(fanotifyx.EncodeVerdict(id, errno))
 				}
 			}()
 		case msgNote:

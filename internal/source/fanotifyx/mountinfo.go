@@ -1,4 +1,4 @@
-package fanotify
+package fanotifyx
 
 import (
 	"bytes"
@@ -6,22 +6,22 @@ import (
 	"strings"
 )
 
-// mount is one line of /proc/self/mountinfo, the fields the marker needs.
-type mount struct {
-	ID     int    // mount id, unique while the mount exists
-	Major  uint32 // device of the filesystem (superblock)
-	Minor  uint32
-	Point  string // mount point, relative to this process's root
-	FSType string
+// Mount is one line of /proc/<pid>/mountinfo, the fields the sources'
+// markers need.
+type Mount struct {
+	ID           int    // mount id, unique while the mount exists
+	Major, Minor uint32 // device of the filesystem (superblock)
+	Root         string // the directory of the filesystem mounted here ("/" for a whole filesystem)
+	Point        string // mount point, relative to the reading process's root
+	FSType       string
 }
 
-// parseMountinfo reads /proc/<pid>/mountinfo (proc(5)): "id parent
+// ParseMountinfo reads /proc/<pid>/mountinfo (proc(5)): "id parent
 // major:minor root point options [optional fields...] - fstype source
-// superoptions". Lines it cannot parse are skipped: a mount the marker
-// does not know about is reported missing by the caller's count, never a
-// crash.
-func parseMountinfo(data []byte) []mount {
-	var out []mount
+// superoptions". Lines it cannot parse are skipped: a mount a marker does
+// not know about is reported missing by its caller, never a crash.
+func ParseMountinfo(data []byte) []Mount {
+	var out []Mount
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -56,20 +56,17 @@ func parseMountinfo(data []byte) []mount {
 		if sep < 0 || sep+1 >= len(f) {
 			continue
 		}
-		out = append(out, mount{
-			ID:     id,
-			Major:  uint32(ma),
-			Minor:  uint32(mi),
-			Point:  unescapeMountinfo(f[4]),
-			FSType: f[sep+1],
+		out = append(out, Mount{
+			ID: id, Major: uint32(ma), Minor: uint32(mi),
+			Root: unescapeOctal(f[3]), Point: unescapeOctal(f[4]), FSType: f[sep+1],
 		})
 	}
 	return out
 }
 
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space,
-// \011, \012, \134) in mountinfo paths.
-func unescapeMountinfo(s string) string {
+// unescapeOctal undoes the kernel's \ooo escapes (\040 for a space, \011,
+// \012, \134) in mountinfo paths.
+func unescapeOctal(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}
@@ -87,10 +84,15 @@ func unescapeMountinfo(s string) string {
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
-// noExecFS lists filesystem types that hold no programs to run, so that a
-// mount of one that cannot be marked (procfs refuses permission marks) does
-// not make the source claim it misses executables.
-var noExecFS = map[string]bool{
+// IsPseudoFS reports whether filesystems of type fstype hold neither
+// programs nor user files (procfs, sysfs, cgroups...). The sources leave
+// them unmarked, or do not count them as missed when the kernel refuses
+// their marks (procfs refuses permission marks). devtmpfs is not in the
+// list: /dev can hold files and programs; a source that skips it says so
+// itself.
+func IsPseudoFS(fstype string) bool { return pseudoFS[fstype] }
+
+var pseudoFS = map[string]bool{
 	"proc": true, "sysfs": true, "devpts": true, "cgroup": true, "cgroup2": true,
 	"securityfs": true, "debugfs": true, "tracefs": true, "bpf": true, "pstore": true,
 	"configfs": true, "mqueue": true, "fusectl": true, "binfmt_misc": true,
