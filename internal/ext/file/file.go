@@ -240,7 +240,12 @@ func (x *Extension) Handle(ev *source.Event) source.Verdict {
 				}
 				return source.Allow
 			}
-			task = &core.Task{PID: ev.TID, TGID: ev.PID, UID: ev.UID, GID: ev.GID}
+			tid := ev.TID
+			if tid == 0 {
+				tid = ev.PID
+			}
+			f.task = core.Task{PID: tid, TGID: ev.PID, UID: ev.UID, GID: ev.GID}
+			task = &f.task
 			grants = f.grants()
 		}
 		r0, err := l.Invoke(f.ctx.Addr(), task, f, grants...)
@@ -273,6 +278,8 @@ func (x *Extension) Handle(ev *source.Event) source.Verdict {
 // frame is one context: file_md_t, the path it points to, and what the
 // helpers need.
 type frame struct {
+	regions   [2]interp.Region
+	task      core.Task
 	ctx, path *mem.Block
 	pathLen   int
 	ev        *source.Event
@@ -281,12 +288,15 @@ type frame struct {
 	redirect  string
 }
 
+// grants are the memory the context spans, for checked runs; the frame
+// keeps the slice, so an event allocates nothing for it.
 func (f *frame) grants() []interp.Region {
-	g := []interp.Region{{Addr: f.ctx.Addr(), Size: ContextSize}}
-	if f.pathLen > 0 {
-		g = append(g, interp.Region{Addr: f.path.Addr(), Size: uint64(f.pathLen)})
+	f.regions[0] = interp.Region{Addr: f.ctx.Addr(), Size: ContextSize}
+	if f.pathLen == 0 {
+		return f.regions[:1]
 	}
-	return g
+	f.regions[1] = interp.Region{Addr: f.path.Addr(), Size: uint64(f.pathLen)}
+	return f.regions[:2]
 }
 
 func (x *Extension) frame(ev *source.Event) (*frame, error) {

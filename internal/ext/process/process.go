@@ -157,7 +157,9 @@ func (x *Extension) Handle(ev *source.Event) source.Verdict {
 		return source.Allow
 	}
 	defer x.recycle(f)
-	task := &core.Task{PID: ev.PID, TGID: ev.PID, UID: ev.UID, GID: ev.UID, Comm: comm(ev.Image)}
+	// Process events carry no group id; the uid stands in for it.
+	f.task = core.Task{PID: ev.PID, TGID: ev.PID, UID: ev.UID, GID: ev.UID, Comm: comm(ev.Image)}
+	task := &f.task
 	grants := f.grants()
 	for _, l := range links {
 		r0, err := l.Invoke(f.ctx.Addr(), task, f, grants...)
@@ -210,20 +212,25 @@ func comm(image string) string {
 // frame is one context: process_md_t, the command line it points to, and
 // what the helpers report.
 type frame struct {
-	ctx    *mem.Block
-	cmd    *mem.Block // nil until a command line needs it
-	cmdLen int
-	image  string
-	uid    uint32
-	hasUID bool
+	regions [2]interp.Region
+	task    core.Task
+	ctx     *mem.Block
+	cmd     *mem.Block // nil until a command line needs it
+	cmdLen  int
+	image   string
+	uid     uint32
+	hasUID  bool
 }
 
+// grants are the memory the context spans, for checked runs; the frame
+// keeps the slice, so an event allocates nothing for it.
 func (f *frame) grants() []interp.Region {
-	g := []interp.Region{{Addr: f.ctx.Addr(), Size: ContextSize}}
-	if f.cmdLen > 0 {
-		g = append(g, interp.Region{Addr: f.cmd.Addr(), Size: uint64(f.cmdLen)})
+	f.regions[0] = interp.Region{Addr: f.ctx.Addr(), Size: ContextSize}
+	if f.cmdLen == 0 {
+		return f.regions[:1]
 	}
-	return g
+	f.regions[1] = interp.Region{Addr: f.cmd.Addr(), Size: uint64(f.cmdLen)}
+	return f.regions[:2]
 }
 
 func (x *Extension) frame(ev *source.Event) (*frame, error) {
