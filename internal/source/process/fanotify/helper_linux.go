@@ -453,23 +453,20 @@ func (h *helper) handle(fd int, id int32) {
 		// of its threads waits, holding its share of the Go runtime,
 		// until this exec is answered, and Run's process may be the
 		// daemon of the file system the program is on. So: no file
-		// system access, allow first, report after, and only the first
-		// file of the exec (the vforked thread execs once: a second
+		// system access, no verdict asked for, and only the first file
+		// of the exec reported (the vforked thread execs once: a second
 		// event while it still shares Run's memory is the same exec
-		// opening its interpreter).
+		// opening its interpreter). The report is queued before the
+		// answer (send never waits), so it precedes whatever the new
+		// image goes on to exec.
 		owned = true
-		first := h.own.first(id)
-		ev.Image = fdPath(fd)
-		var argv []string
-		var truncated bool
-		if first {
-			argv, truncated, _ = execArgv(id, MaxArgvBytes)
-		}
-		h.finish(fd, 0)
-		if first {
+		if h.own.first(id) {
+			ev.Image = fdPath(fd)
+			argv, truncated, _ := execArgv(id, MaxArgvBytes)
 			ev.Argv = argv
 			h.send(encodeEvent(0, ev, truncated))
 		}
+		h.finish(fd, 0)
 		return
 	}
 

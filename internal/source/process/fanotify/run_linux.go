@@ -165,8 +165,8 @@ func (c *conn) send(b []byte) error {
 }
 
 // serve answers the helper until the socket is closed or read with a
-// deadline (cancellation). Each exec is decided on its own goroutine; the
-// helper enforces the timeout.
+// deadline (cancellation). Each exec awaiting a verdict is decided on its
+// own goroutine; the helper enforces the timeout.
 func (s *Source) serve(c *conn, h process.Handler) error {
 	var buf []byte
 	for {
@@ -187,11 +187,17 @@ func (s *Source) serve(c *conn, h process.Handler) error {
 			if truncated {
 				s.truncated.Add(1)
 			}
+			if id == 0 {
+				// Already allowed, no verdict wanted. Decided here, in
+				// order: the process may exec again at once, and its
+				// next Create must not overtake this one.
+				s.decide(h, &ev)
+				continue
+			}
+			// Awaiting a verdict: the process is blocked in execve, so
+			// nothing else of its can come before this is answered.
 			go func() {
-				errno := s.decide(h, &ev)
-				if id != 0 { // 0: already allowed, no verdict wanted
-					c.send(fanotifyx.EncodeVerdict(id, errno))
-				}
+				c.send(fanotifyx.EncodeVerdict(id, s.decide(h, &ev)))
 			}()
 		case msgNote:
 			s.logf("%s", msg[1:])
