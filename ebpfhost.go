@@ -11,6 +11,10 @@
 //	var n uint64
 //	err = coll.Maps["counts"].Lookup(uint32(0), &n)
 //
+// To run a program on real events, attach it to a hook and feed the hook
+// from an event source (Program.Attach, Runtime.RunProcessEvents,
+// Runtime.RunFileEvents).
+//
 // The API follows cilium/ebpf where it can, so code moves between the two
 // easily: maps take keys and values as fixed-size Go values, byte slices or
 // pointers to them, encoded in the host's byte order.

@@ -36,6 +36,10 @@ type Options struct {
 	Replay io.Reader
 	// Logf receives the sources' notes.
 	Logf func(format string, args ...any)
+	// Ready, when set, is called once the source watches (the mount
+	// serves, the marks or programs are in place); the simulated source
+	// calls it at once.
+	Ready func()
 }
 
 // ErrNotBuilt is returned for a source this build does not include yet.
@@ -67,6 +71,9 @@ func Open(o Options) (file.Source, error) {
 			s = simulated.NewReplay(o.Replay)
 		} else {
 			s = simulated.New()
+		}
+		if o.Ready != nil {
+			o.Ready()
 		}
 	default:
 		c, ok := constructors[name]

@@ -44,35 +44,49 @@ type Options struct {
 	Replay io.Reader
 	// Logf receives the sources' notes (skipped mounts and the like).
 	Logf func(format string, args ...any)
+	// Ready, when set, is called once the source watches: from then on
+	// every exec (and, for notifiers, exit) is seen. A joined source is
+	// ready when both its parts are; the simulated source, at once.
+	Ready func()
 }
 
 // Open returns the source o asks for. Availability on this machine is
 // only known when the source runs: Run fails with a
 // *process.UnavailableError saying what was tried and what to do.
 func Open(o Options) (process.Source, error) {
-	fan := func() process.Source { return fanotify.New(fanotify.Options{Logf: o.Logf}) }
-	notifier := func() process.Source {
-		return &Fallback{Sources: []process.Source{tracepoint.New(), connector.New(connector.Options{})}}
+	ready := o.Ready
+	if ready == nil {
+		ready = func() {}
+	}
+	fan := func(ready func()) process.Source {
+		return fanotify.New(fanotify.Options{Logf: o.Logf, Ready: ready})
+	}
+	// A Fallback runs one of its sources: whichever runs says when.
+	notifier := func(ready func()) process.Source {
+		return &Fallback{Sources: []process.Source{tracepoint.New(tracepoint.WithReady(ready)),
+			connector.New(connector.Options{Ready: ready})}}
 	}
 	var s process.Source
 	switch o.Name {
 	case "", "auto":
 		if o.Deny {
-			return Join(fan(), notifier()), nil
+			both := afterN(2, ready)
+			return Join(fan(both), notifier(both)), nil
 		}
-		return notifier(), nil
+		return notifier(ready), nil
 	case "tracepoint":
-		s = tracepoint.New()
+		s = tracepoint.New(tracepoint.WithReady(ready))
 	case "fanotify":
-		s = fan()
+		s = fan(ready)
 	case "connector":
-		s = connector.New(connector.Options{})
+		s = connector.New(connector.Options{Ready: ready})
 	case "simulated":
 		if o.Replay != nil {
 			s = simulated.NewReplay(o.Replay)
 		} else {
 			s = simulated.New()
 		}
+		ready()
 	default:
 		return nil, fmt.Errorf("unknown event source %q (one of: %s)", o.Name, strings.Join(Names, ", "))
 	}
@@ -80,6 +94,18 @@ func Open(o Options) (process.Source, error) {
 		return nil, fmt.Errorf("the %s source cannot refuse execs: it sees them after they happen (use --source fanotify or auto)", s.Name())
 	}
 	return s, nil
+}
+
+// afterN returns a function that calls f on its n-th call, once.
+func afterN(n int32, f func()) func() {
+	var mu sync.Mutex
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if n--; n == 0 {
+			f()
+		}
+	}
 }
 
 // Fallback runs the first of its sources that works here.
