@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -148,6 +149,66 @@ func TestOpen(t *testing.T) {
 		}
 		if err != nil || s.Name() != tc.name {
 			t.Errorf("%+v: %v %v, want %s", tc.o, s, err, tc.name)
+		}
+	}
+}
+
+// Ready is called once, when the source watches, for every choice Open
+// makes on this machine (root: the real sources).
+func TestReady(t *testing.T) {
+	if syscall.Geteuid() != 0 {
+		t.Skip("needs root: the sources watch the whole machine")
+	}
+	for _, o := range []Options{{Name: "auto"}, {Name: "auto", Deny: true}, {Name: "connector"},
+		{Name: "tracepoint"}, {Name: "fanotify"}, {Name: "simulated"}} {
+		name := o.Name
+		if o.Deny {
+			name += "+deny"
+		}
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int32
+			ready := make(chan struct{})
+			o.Ready = func() {
+				if calls.Add(1) == 1 {
+					close(ready)
+				}
+			}
+			s, err := Open(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Run(ctx, func(*process.Event) process.Verdict { return process.Allow }) }()
+			select {
+			case <-ready:
+			case err := <-done:
+				var ue *process.UnavailableError
+				if errors.As(err, &ue) {
+					t.Skipf("%s cannot run here: %v", s.Name(), err)
+				}
+				t.Fatalf("Run returned before Ready: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("not ready after 30 s")
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("Ready called %d times; want 1", n)
+			}
+		})
+	}
+}
+
+// A joined source is ready when both its parts are, and says so once.
+func TestAfterN(t *testing.T) {
+	n := 0
+	f := afterN(2, func() { n++ })
+	for i, want := range []int{0, 1, 1} {
+		if f(); n != want {
+			t.Errorf("after call %d: %d calls; want %d", i+1, n, want)
 		}
 	}
 }
