@@ -175,6 +175,45 @@ var asmCorpus = []asmCase{
 		call 7
 		jge32 %r0, 8, out
 		lsh %r0, 3` + indexStack, expect: accept()},
+	// clang -mcpu=v3 compares the low half of a 64-bit value (jmp32),
+	// then zero- or sign-extends that half to use it.
+	{name: "jmp32 bound, zero-extended by shifts", src: initStack + `
+		call 5
+		jgt32 %r0, 7, out
+		lsh %r0, 32
+		rsh %r0, 32
+		lsh %r0, 3` + indexStack, expect: accept()},
+	{name: "jmp32 bound, zero-extended by a 32-bit move", src: initStack + `
+		call 5
+		jgt32 %r0, 7, out
+		mov32 %r0, %r0
+		lsh %r0, 3` + indexStack, expect: accept()},
+	{name: "signed jmp32 bounds, sign-extended by shifts", src: initStack + `
+		call 5
+		jsgt32 %r0, 7, out
+		jslt32 %r0, 0, out
+		lsh %r0, 32
+		arsh %r0, 32
+		lsh %r0, 3` + indexStack, expect: accept()},
+	{name: "signed jmp32 bounds, sign-extended by movsx", src: initStack + `
+		call 5
+		jsgt32 %r0, 7, out
+		jslt32 %r0, 0, out
+		movsx3264 %r0, %r0
+		lsh %r0, 3` + indexStack, expect: accept()},
+	{name: "jmp32 bound below 2^31, sign-extended", src: initStack + `
+		call 5
+		jge32 %r0, 8, out
+		lsh %r0, 32
+		arsh %r0, 32
+		lsh %r0, 3` + indexStack, expect: accept()},
+	{name: "jmp32 bound after a 32-bit add, zero-extended", src: initStack + `
+		call 5
+		mov32 %r1, %r0
+		add32 %r1, -1
+		jgt32 %r1, 6, out
+		mov32 %r0, %r1
+		lsh %r0, 3` + indexStack, expect: accept()},
 	{name: "signed and unsigned checks together", src: initStack + `
 		call 7
 		jsgt %r0, 7, out
@@ -1121,6 +1160,31 @@ var asmCorpus = []asmCase{
 		call 5
 		jgt32 %r0, 7, out
 		lsh %r0, 3` + indexStack, expect: reject(verifier.KindUnbounded, "without a proven upper bound")},
+	{name: "signed jmp32 upper bound, zero-extended", src: initStack + `
+		call 5
+		jsgt32 %r0, 7, out
+		lsh %r0, 32
+		rsh %r0, 32
+		lsh %r0, 3` + indexStack, expect: reject(verifier.KindUnbounded, "without a proven upper bound")},
+	{name: "jmp32 bound at 2^31, sign-extended", src: initStack + `
+		call 5
+		jgt32 %r0, 0x80000000, out
+		lsh %r0, 32
+		arsh %r0, 32
+		lsh %r0, 3` + indexStack, expect: reject(verifier.KindUnbounded, "without a proven upper bound")},
+	{name: "jmp32 bound, shifted by 31 only", src: initStack + `
+		call 5
+		jgt32 %r0, 7, out
+		lsh %r0, 31
+		rsh %r0, 31
+		lsh %r0, 3` + indexStack, expect: reject(verifier.KindUnbounded, "without a proven upper bound")},
+	{name: "jmp32 bound, then the low half moved past it", src: initStack + `
+		call 5
+		jgt32 %r0, 7, out
+		add %r0, 8
+		lsh %r0, 32
+		rsh %r0, 32
+		lsh %r0, 3` + indexStack, expect: reject(verifier.KindOutOfBounds, "outside the 512-byte stack frame")},
 	{name: "division result too large for the table", src: initStack + `
 		call 7
 		div %r0, 0x10000000

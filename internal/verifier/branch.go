@@ -11,17 +11,13 @@ import (
 // that branch cannot happen.
 func refine(op uint8, is32 bool, a, b scalar, taken bool) (scalar, scalar, bool) {
 	if is32 {
-		// Comparing the low halves tells something about the registers
-		// only when their upper halves are known zero; signed comparisons
-		// additionally need the low halves to be non-negative as int32.
-		if !a.fits32() || !b.fits32() {
-			return a, b, true
-		}
-		switch op {
-		case isa.JumpSGT, isa.JumpSGE, isa.JumpSLT, isa.JumpSLE:
-			if a.umax > math.MaxInt32 || b.umax > math.MaxInt32 {
-				return a, b, true
-			}
+		// When the upper halves are known zero (and, for a signed
+		// comparison, the low halves non-negative as int32), comparing the
+		// low halves compares the registers; otherwise it narrows only
+		// what is known of the low halves.
+		signed := op == isa.JumpSGT || op == isa.JumpSGE || op == isa.JumpSLT || op == isa.JumpSLE
+		if !a.fits32() || !b.fits32() || signed && (a.umax > math.MaxInt32 || b.umax > math.MaxInt32) {
+			return refineLow(op, signed, a, b, taken)
 		}
 	}
 	// Express the not-taken branch as the negated condition.
@@ -130,18 +126,58 @@ func refine(op uint8, is32 bool, a, b scalar, taken bool) (scalar, scalar, bool)
 	return a, b, !a.empty() && !b.empty()
 }
 
+// refineLow is refine for a 32-bit comparison of registers whose upper
+// halves may be anything: it compares the low halves as 64-bit values
+// (zero-extended, or sign-extended for a signed comparison) and gives each
+// register what that proved about its low half.
+func refineLow(op uint8, signed bool, a, b scalar, taken bool) (scalar, scalar, bool) {
+	view := zext32
+	if signed {
+		view = sext32
+	}
+	av, bv, ok := refine(op, false, view(a), view(b), taken)
+	if !ok {
+		return a, b, false
+	}
+	a, b = narrowLow(a, av, signed), narrowLow(b, bv, signed)
+	return a, b, !a.empty() && !b.empty()
+}
+
+// narrowLow narrows s by v, what a comparison proved about s's low half
+// extended to 64 bits (by sign when signed).
+func narrowLow(s, v scalar, signed bool) scalar {
+	if signed {
+		s.s32min = max(s.s32min, int32(min(max(v.smin, math.MinInt32), math.MaxInt32)))
+		s.s32max = min(s.s32max, int32(max(min(v.smax, math.MaxInt32), math.MinInt32)))
+	} else {
+		s.u32min = max(s.u32min, uint32(min(v.umin, math.MaxUint32)))
+		s.u32max = min(s.u32max, uint32(min(v.umax, math.MaxUint32)))
+	}
+	if (s.tn.value^v.tn.value)&^(s.tn.mask|v.tn.mask)&low32Mask != 0 {
+		s.u32min, s.u32max = 1, 0 // known low bits disagree: impossible
+		return s
+	}
+	s.tn = tnIntersect(s.tn, tnum{v.tn.value & low32Mask, v.tn.mask&low32Mask | ^uint64(low32Mask)})
+	if !s.empty() {
+		s.sync()
+	}
+	return s
+}
+
 // intersect is what is known of a value satisfying both a and b.
 func intersect(a, b scalar) scalar {
 	r := scalar{
 		umin: max(a.umin, b.umin), umax: min(a.umax, b.umax),
 		smin: max(a.smin, b.smin), smax: min(a.smax, b.smax),
+		u32min: max(a.u32min, b.u32min), u32max: min(a.u32max, b.u32max),
+		s32min: max(a.s32min, b.s32min), s32max: min(a.s32max, b.s32max),
 	}
 	if (a.tn.value^b.tn.value)&^(a.tn.mask|b.tn.mask) != 0 {
 		r.umin, r.umax = 1, 0 // known bits disagree
 		return r
 	}
 	r.tn = tnIntersect(a.tn, b.tn)
-	if r.umin <= r.umax && r.smin <= r.smax {
+	if !r.empty() {
 		r.sync()
 	}
 	return r
@@ -159,7 +195,7 @@ func excludeEnd(a scalar, v uint64) scalar {
 	} else if a.smax == int64(v) && a.smax != math.MinInt64 {
 		a.smax--
 	}
-	if a.umin <= a.umax && a.smin <= a.smax {
+	if !a.empty() {
 		a.sync()
 	}
 	return a

@@ -83,16 +83,21 @@ func (v *verifier) enter(st *state, callsite, fn int, callback bool, args [5]reg
 	st.frames = append(st.frames, f)
 }
 
+// unknownHelper is the error for a call to a helper p's type lacks.
+func unknownHelper(p *Program, pc int, id int32) *Error {
+	tname := "this program type"
+	if p.Type != nil {
+		tname = p.Type.Name + " programs"
+	}
+	return newError(KindUnknownHelper, pc, fmt.Sprintf("helper %d is not available to %s", id, tname))
+}
+
 // callHelper checks a helper call against its prototype.
 func (v *verifier) callHelper(st *state, pc int, ins isa.Instruction, trace *traceNode) (step, *Error) {
 	id := int32(ins.Imm)
 	h, ok := v.p.helper(id)
-	if !ok {
-		tname := "this program type"
-		if v.p.Type != nil {
-			tname = v.p.Type.Name + " programs"
-		}
-		return endPath, newError(KindUnknownHelper, pc, fmt.Sprintf("helper %d is not available to %s", id, tname))
+	if !ok { // analyze refused it already
+		return endPath, unknownHelper(v.p, pc, id)
 	}
 	f := st.cur()
 	var m *mapRef // the map argument, for the arguments and result that depend on it

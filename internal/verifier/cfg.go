@@ -40,6 +40,20 @@ func analyze(p *Program) (*cfg, *Error) {
 		if ins.Opcode == isa.OpCall && ins.Src == isa.CallKfunc {
 			return nil, newError(KindUnsupported, pc, "kernel function calls (kfuncs) are not supported")
 		}
+		// Nor a call to a helper the program type does not have.
+		if ins.Opcode == isa.OpCall && ins.Src == isa.CallHelper {
+			if _, ok := p.helper(int32(ins.Imm)); !ok {
+				return nil, unknownHelper(p, pc, int32(ins.Imm))
+			}
+		}
+		// Nor an lddw whose reference the loader did not resolve.
+		if ins.IsLDDW() && !c.second[pc] {
+			switch ins.Src {
+			case isa.PseudoImm64, isa.PseudoMapIdx, isa.PseudoMapIdxVal, isa.PseudoFunc:
+			default:
+				return nil, newError(KindUnsupported, pc, fmt.Sprintf("lddw with source %d is not supported (map references must be resolved by the loader)", ins.Src))
+			}
+		}
 		switch {
 		case ins.IsLocalCall():
 			t, _ := ins.Branch(pc)

@@ -1,6 +1,6 @@
 package verifier_test
 
-//go:generate sh -c "cd testdata/corpus && for f in *.c; do clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../../../../include -c ${DOLLAR}f -o ${DOLLAR}{f%.c}.o || exit 1; done"
+//go:generate sh -c "cd testdata/corpus && for f in *.c; do clang -O2 -g -target bpf -fdebug-compilation-dir=. -I ../../../../include ${DOLLAR}(sed -n 's|^// clang: ||p' ${DOLLAR}f) -c ${DOLLAR}f -o ${DOLLAR}{f%.c}.o || exit 1; done"
 
 import (
 	"errors"
@@ -61,7 +61,8 @@ func TestCorpusObjectsUpToDate(t *testing.T) {
 	for _, src := range cCorpus(t) {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			t.Parallel()
-			clangtest.CheckObject(t, src, objectOf(src), includeFlags...)
+			flags := append(append([]string(nil), includeFlags...), readExpect(t, src).ClangFlags...)
+			clangtest.CheckObject(t, src, objectOf(src), flags...)
 		})
 	}
 }

@@ -64,6 +64,9 @@ type expectation struct {
 	// section (for what only they have: return ranges, writable context
 	// fields); the runtime cannot run those programs.
 	Platform string
+	// ClangFlags are extra flags the object is built with ("// clang:
+	// -mcpu=v3"), after the corpus's own.
+	ClangFlags []string
 }
 
 func (e expectation) accept() bool { return e.Kind == "" }
@@ -117,6 +120,9 @@ func parseExpect(text string) (expectation, error) {
 			if e.Platform != "linux" {
 				return e, fmt.Errorf("unknown platform %q", e.Platform)
 			}
+		}
+		if rest, ok := strings.CutPrefix(line, "clang:"); ok {
+			e.ClangFlags = strings.Fields(rest)
 		}
 		if rest, ok := strings.CutPrefix(line, "maxsteps:"); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(rest))

@@ -105,24 +105,33 @@ func tnIn(a, b tnum) bool {
 func tnCast32(a tnum) tnum { return tnum{a.value & math.MaxUint32, a.mask & math.MaxUint32} }
 
 // scalar is what the verifier knows about a number: unsigned and signed
-// 64-bit bounds and the known bits, kept consistent with each other.
+// 64-bit bounds, the same for its low 32 bits, and the known bits, kept
+// consistent with each other. The 32-bit bounds carry what a 32-bit
+// comparison (jmp32, which clang emits with -mcpu=v3) proves about the
+// low half of a register whose upper half is unknown, to where the program
+// then zero- or sign-extends that half (w1 = w1, r1 <<= 32; r1 >>= 32).
+// Every literal of this type must set all of them: a zero u32max means
+// "the low half is 0".
 type scalar struct {
-	umin, umax uint64
-	smin, smax int64
-	tn         tnum
+	umin, umax     uint64
+	smin, smax     int64
+	u32min, u32max uint32
+	s32min, s32max int32
+	tn             tnum
 }
 
 func unknownScalar() scalar {
-	return scalar{0, math.MaxUint64, math.MinInt64, math.MaxInt64, tnUnknown}
+	return scalar{0, math.MaxUint64, math.MinInt64, math.MaxInt64, 0, math.MaxUint32, math.MinInt32, math.MaxInt32, tnUnknown}
 }
 
 func constScalar(v uint64) scalar {
-	return scalar{v, v, int64(v), int64(v), tnConst(v)}
+	return scalar{v, v, int64(v), int64(v), uint32(v), uint32(v), int32(v), int32(v), tnConst(v)}
 }
 
 // rangeScalar is a value known to be in [min, max] (unsigned).
 func rangeScalar(min, max uint64) scalar {
-	s := scalar{umin: min, umax: max, smin: math.MinInt64, smax: math.MaxInt64, tn: tnRange(min, max)}
+	s := unknownScalar()
+	s.umin, s.umax, s.tn = min, max, tnRange(min, max)
 	s.sync()
 	return s
 }
@@ -131,8 +140,58 @@ func (s scalar) isConst() bool { return s.tn.isConst() }
 func (s scalar) value() uint64 { return s.tn.value }
 
 // sync propagates what each representation knows to the others, as
-// Linux's reg_bounds_sync does.
+// Linux's reg_bounds_sync does: 64-bit bounds and known bits, then the
+// low half, then 64-bit again with what the low half added.
 func (s *scalar) sync() {
+	s.sync64()
+	s.sync32()
+	s.sync64()
+}
+
+const low32Mask = math.MaxUint32
+
+// sync32 derives the low half's bounds from the rest and gives back what
+// they add: known low bits, and the whole value when the upper half is
+// known.
+func (s *scalar) sync32() {
+	s.u32min = max(s.u32min, uint32(s.tn.value))
+	s.u32max = min(s.u32max, uint32(s.tn.value|s.tn.mask))
+	// A 64-bit range within one 4 GiB block (the same upper half at both
+	// ends, so everywhere between) bounds the low half; for the signed
+	// range the ends share their sign too, so it is ordered as unsigned.
+	if s.umin <= s.umax && s.umin>>32 == s.umax>>32 {
+		s.u32min = max(s.u32min, uint32(s.umin))
+		s.u32max = min(s.u32max, uint32(s.umax))
+	}
+	if s.smin <= s.smax && uint64(s.smin)>>32 == uint64(s.smax)>>32 {
+		s.u32min = max(s.u32min, uint32(s.smin))
+		s.u32max = min(s.u32max, uint32(s.smax))
+	}
+	if s.s32min >= 0 || s.s32max < 0 {
+		s.u32min = max(s.u32min, uint32(s.s32min))
+		s.u32max = min(s.u32max, uint32(s.s32max))
+	}
+	if s.u32min > s.u32max {
+		return // empty: nothing more to derive
+	}
+	if int32(s.u32min) <= int32(s.u32max) { // does not cross the int32 sign bit
+		s.s32min = max(s.s32min, int32(s.u32min))
+		s.s32max = min(s.s32max, int32(s.u32max))
+	}
+	r := tnRange(uint64(s.u32min), uint64(s.u32max))
+	s.tn = tnIntersect(s.tn, tnum{r.value, r.mask | ^uint64(low32Mask)})
+	// With the upper half known, the value is that half plus the low one:
+	// ordered by the low half, as unsigned and (its sign being fixed) as
+	// signed.
+	if s.tn.mask>>32 == 0 {
+		hi := s.tn.value &^ low32Mask
+		lo, hiv := hi|uint64(s.u32min), hi|uint64(s.u32max)
+		s.umin, s.umax = max(s.umin, lo), min(s.umax, hiv)
+		s.smin, s.smax = max(s.smin, int64(lo)), min(s.smax, int64(hiv))
+	}
+}
+
+func (s *scalar) sync64() {
 	// Known bits bound the unsigned range; the range narrows the bits.
 	s.umin = max(s.umin, s.tn.value)
 	s.umax = min(s.umax, s.tn.value|s.tn.mask)
@@ -161,12 +220,14 @@ func (s *scalar) sync() {
 // empty reports whether no value satisfies the bounds (an impossible
 // branch).
 func (s scalar) empty() bool {
-	return s.umin > s.umax || s.smin > s.smax || s.tn.value&s.tn.mask != 0
+	return s.umin > s.umax || s.smin > s.smax || s.u32min > s.u32max || s.s32min > s.s32max || s.tn.value&s.tn.mask != 0
 }
 
 // in reports whether every value t allows, s allows too.
 func (s scalar) in(t scalar) bool {
-	return s.umin <= t.umin && t.umax <= s.umax && s.smin <= t.smin && t.smax <= s.smax && tnIn(s.tn, t.tn)
+	return s.umin <= t.umin && t.umax <= s.umax && s.smin <= t.smin && t.smax <= s.smax &&
+		s.u32min <= t.u32min && t.u32max <= s.u32max && s.s32min <= t.s32min && t.s32max <= s.s32max &&
+		tnIn(s.tn, t.tn)
 }
 
 // fits32 reports whether the value's upper 32 bits are known zero.
@@ -284,6 +345,12 @@ func sLsh(a, b scalar, width uint) scalar {
 	if a.umax <= math.MaxUint64>>s {
 		r.umin, r.umax = a.umin<<s, a.umax<<s
 	}
+	if s == 32 && width == 64 {
+		// Exactly the low half moved up (the first step of a zero or
+		// sign extension): ordered by it as uint32, and as int32.
+		r.umin, r.umax = max(r.umin, uint64(a.u32min)<<32), min(r.umax, uint64(a.u32max)<<32)
+		r.smin, r.smax = int64(a.s32min)<<32, int64(a.s32max)<<32
+	}
 	r.sync()
 	return r
 }
@@ -336,8 +403,25 @@ func zext32(a scalar) scalar {
 	if a.fits32() {
 		return a
 	}
-	r := rangeScalar(0, math.MaxUint32)
-	r.tn = tnIntersect(r.tn, tnCast32(a.tn))
+	r := unknownScalar()
+	r.umin, r.umax = uint64(a.u32min), uint64(a.u32max)
+	r.u32min, r.u32max, r.s32min, r.s32max = a.u32min, a.u32max, a.s32min, a.s32max
+	r.tn = tnCast32(a.tn)
+	r.sync()
+	return r
+}
+
+// sext32 is the low half sign-extended: what a signed 32-bit comparison
+// compares.
+func sext32(a scalar) scalar {
+	r := unknownScalar()
+	r.smin, r.smax = int64(a.s32min), int64(a.s32max)
+	r.u32min, r.u32max, r.s32min, r.s32max = a.u32min, a.u32max, a.s32min, a.s32max
+	// The low bits are a's; the upper ones copy bit 31 when it is known.
+	r.tn = tnum{a.tn.value & low32Mask, a.tn.mask&low32Mask | ^uint64(low32Mask)}
+	if a.tn.mask&(1<<31) == 0 {
+		r.tn = tnArsh(tnLsh(tnCast32(a.tn), 32), 32)
+	}
 	r.sync()
 	return r
 }
@@ -354,6 +438,9 @@ func sext(a scalar, b uint) scalar {
 	if a.isConst() {
 		v := a.value() << (64 - b)
 		return constScalar(uint64(int64(v) >> (64 - b)))
+	}
+	if b == 32 {
+		return sext32(a)
 	}
 	r := unknownScalar()
 	r.smin, r.smax = -int64(lim)-1, int64(lim)
